@@ -1,0 +1,64 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from grader.pipeline import Grader
+from rubrics.loader import RubricBank, default_bank
+from service import problems
+from service.db import make_async_engine, session_factory
+from service.limits import BodySizeLimit
+from service.routes import grades, health, questions
+from service.settings import Settings, get_settings
+from service.state import AppState
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None, grader: Grader | None = None, bank: RubricBank | None = None
+) -> FastAPI:
+    """Build the app. The database must already be migrated (``grader serve`` does it on start)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_async_engine(settings.resolved_database_url())
+        pipeline = grader or Grader.from_settings(settings)
+        app.state.grader_state = AppState(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            bank=bank or default_bank(),
+            grader=pipeline,
+        )
+        # Load the model in the background so the first grade does not pay for it, without delaying start-up.
+        warm = None
+        if settings.warm_on_start:
+            rubrics = list(app.state.grader_state.bank)
+            warm = asyncio.create_task(asyncio.to_thread(pipeline.scorer.warm, rubrics))
+        try:
+            yield
+        finally:
+            if warm is not None and not warm.done():
+                warm.cancel()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="answer-grader",
+        version="0.1.0",
+        summary="Grades free-text answers to technical interview questions against a rubric.",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(questions.router)
+    app.include_router(grades.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,165 @@
+"""The ``grader`` command line: serve, grade, db, rubrics."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from grader.errors import GraderError
+from grader.pipeline import Grader
+from grader.result import GradeResult
+from rubrics.loader import BANK_DIR, default_bank, validate_bank
+from rubrics.schema import json_schema
+from service.settings import Settings, get_settings
+
+SCHEMA_PATH = BANK_DIR.parent / "rubric.schema.json"
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from service.app import create_app
+    from service.migrate import upgrade
+
+    upgrade(settings.resolved_database_url())
+    host = args.host or settings.host
+    port = args.port or settings.port
+    print(f"answer-grader on http://{host}:{port}  (docs: /docs, database: {settings.resolved_database_url()})")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    return 0
+
+
+async def _grade_and_store(settings: Settings, question_id: str, answer: str) -> tuple[str, GradeResult]:
+    from service import grading
+    from service.db import make_async_engine, session_factory
+
+    engine = make_async_engine(settings.resolved_database_url())
+    try:
+        async with session_factory(engine)() as session:
+            grade = await grading.submit(session, default_bank(), Grader.from_settings(settings), question_id, answer)
+            return grade.id, GradeResult.model_validate(grade.result)
+    finally:
+        await engine.dispose()
+
+
+def _grade(args: argparse.Namespace, settings: Settings) -> int:
+    from service.migrate import upgrade
+
+    answer = sys.stdin.read() if args.answer in (None, "-") else args.answer
+    upgrade(settings.resolved_database_url())
+    grade_id, result = asyncio.run(_grade_and_store(settings, args.question_id, answer))
+    if args.json:
+        print(json.dumps({"id": grade_id, **result.model_dump(mode="json")}, indent=2, ensure_ascii=False))
+    else:
+        print(render(result, grade_id))
+    return 0
+
+
+def render(result: GradeResult, grade_id: str) -> str:
+    """A grade as a person reads it in a terminal."""
+    score = "unscored" if result.score is None else f"{result.score:.2f}"
+    stages = ", ".join(s.value for s in result.stages) or "none"
+    lines = [f"{result.question_id}: score {score} ({result.status.value}; stages: {stages})"]
+    if result.unscored_reason:
+        lines.append(f"  reason: {result.unscored_reason}")
+    for p in result.points:
+        mark = "met " if p.credit >= 0.75 else "part" if p.credit >= 0.25 else "miss"
+        lines.append(f"  [{mark}] {p.id} ({p.credit:.2f}): {p.text}")
+        if p.evidence is not None:
+            lines.append(f'         evidence: "{p.evidence.quote}"')
+    if result.numeric is not None:
+        state = "stated" if result.numeric.matched else "not found"
+        lines.append(f"  exact value {result.numeric.expected}: {state}")
+    for m in result.misconceptions:
+        if m.detected:
+            lines.append(f"  misconception: {m.text} (-{m.penalty:.2f})")
+    lines.append(f"feedback: {result.feedback}")
+    lines.append(f"grade id: {grade_id}")
+    return "\n".join(lines)
+
+
+def _db(args: argparse.Namespace, settings: Settings) -> int:
+    from service.migrate import check, upgrade
+
+    url = settings.resolved_database_url()
+    if args.db_command == "upgrade":
+        upgrade(url)
+        print(f"database at head: {url}")
+    else:
+        check(url)
+        print("models and migrations agree")
+    return 0
+
+
+def _rubrics(args: argparse.Namespace, settings: Settings) -> int:
+    if args.rubrics_command == "schema":
+        SCHEMA_PATH.write_text(json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"wrote {SCHEMA_PATH}")
+        return 0
+    total, failed = 0, 0
+    for root in args.paths or [BANK_DIR]:
+        rubrics, problems = validate_bank(root) if root.is_dir() else _validate_file(root)
+        total += len(rubrics) + len({p.path for p in problems})
+        failed += len({p.path for p in problems})
+        for problem in problems:
+            print(problem, file=sys.stderr)
+    print(f"{total - failed} of {total} rubric files valid")
+    return 1 if failed else 0
+
+
+def _validate_file(path: Path) -> tuple[list, list]:  # type: ignore[type-arg]
+    from rubrics.loader import RubricFileError, load_rubric_file
+
+    try:
+        return [load_rubric_file(path, bank_dir=None)], []
+    except RubricFileError as exc:
+        return [], exc.problems
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(prog="grader", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP service (migrates the database first)")
+    serve.add_argument("--host", help="interface to bind (default GRADER_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default GRADER_PORT or 8000)")
+    serve.set_defaults(func=_serve)
+
+    grade = sub.add_parser("grade", help="grade one answer and store it")
+    grade.add_argument("question_id", help="e.g. vectors/01-dot-product-geometry")
+    grade.add_argument("answer", nargs="?", help="the answer text, or - (or nothing) to read standard input")
+    grade.add_argument("--json", action="store_true", help="print the grade as JSON")
+    grade.set_defaults(func=_grade)
+
+    db = sub.add_parser("db", help="database migrations")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="migrate the database to the latest schema")
+    db_sub.add_parser("check", help="fail if the models and the migrations differ")
+    db.set_defaults(func=_db)
+
+    rubrics = sub.add_parser("rubrics", help="rubric files")
+    r_sub = rubrics.add_subparsers(dest="rubrics_command", required=True)
+    validate = r_sub.add_parser("validate", help="validate rubric files (default: the whole bank)")
+    validate.add_argument("paths", nargs="*", type=Path, help="files or directories")
+    r_sub.add_parser("schema", help="regenerate rubrics/rubric.schema.json from the models")
+    rubrics.set_defaults(func=_rubrics)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``grader`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args, get_settings())
+    except GraderError as exc:
+        print(f"error: {exc.title}: {exc.detail}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""API request and response models. Kept apart from the tables: a row is never a response."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from grader.guard import MAX_ANSWER_CHARS
+from grader.result import (
+    GradeResult,
+    MisconceptionResult,
+    NumericCheck,
+    PointResult,
+    Stage,
+    Status,
+    Versions,
+)
+from rubrics.schema import Difficulty, Kind, Rubric, Source
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+
+class QuestionSummary(_Model):
+    """A question in the bank."""
+
+    id: str
+    """Stable question id, '<topic>/<nn>-<slug>'."""
+    question: str
+    """The question as a candidate sees it."""
+    topic: str
+    difficulty: Difficulty
+    kind: Kind
+    practice: bool
+    """False when the seed question lacks context it needs; such questions are listed but not offered by default."""
+    follows: str | None = None
+    """Id of the question this one continues, if any."""
+
+    @classmethod
+    def of(cls, rubric: Rubric) -> QuestionSummary:
+        """Summary of a rubric."""
+        return cls(
+            id=rubric.id,
+            question=rubric.prompt,
+            topic=rubric.topic,
+            difficulty=rubric.difficulty,
+            kind=rubric.kind,
+            practice=rubric.practice,
+            follows=rubric.follows,
+        )
+
+
+class QuestionList(_Model):
+    """One page of questions."""
+
+    items: list[QuestionSummary]
+    total: int
+    """Questions matching the filters, over all pages."""
+    limit: int
+    offset: int
+
+
+class QuestionDetail(QuestionSummary):
+    """A question with its source and, on request, its full rubric."""
+
+    source: Source
+    rubric_version: str
+    """Content hash of the rubric; stored on every grade made with it."""
+    rubric: Rubric | None = None
+    """The full rubric (key points, reference answer); only with ``?include=rubric``."""
+
+
+class GradeRequest(_Model):
+    """An answer to grade."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "question_id": "vectors/01-dot-product-geometry",
+                    "answer": "The dot product is |a||b|cos(theta): the length of a's projection onto b times |b|.",
+                }
+            ]
+        }
+    )
+
+    question_id: Annotated[str, Field(min_length=1, max_length=120)]
+    """Id of the question answered (see GET /v1/questions)."""
+    answer: str = Field(description=f"The answer text, at most {MAX_ANSWER_CHARS:,} characters (longer ones get 413).")
+
+
+class GradeOut(_Model):
+    """A stored grade of one answer."""
+
+    id: str
+    answer_id: str
+    question_id: str
+    status: Status
+    score: float | None
+    """In [0, 1]; null when unscored."""
+    unscored_reason: str | None = None
+    stages: list[Stage]
+    """Stages that ran: 'embedding' and, when a judge is configured, 'judge'."""
+    points: list[PointResult]
+    misconceptions: list[MisconceptionResult]
+    numeric: NumericCheck | None = None
+    feedback: str
+    confidence: float | None = None
+    review: bool = False
+    review_reasons: list[str] = []
+    versions: Versions
+    answer: str
+    """The answer as stored (normalised)."""
+    created_at: datetime
+    latency_ms: float | None = None
+
+    @classmethod
+    def of(
+        cls,
+        grade_id: str,
+        answer_id: str,
+        answer: str,
+        result: GradeResult,
+        created_at: datetime,
+        latency_ms: float | None,
+    ) -> GradeOut:
+        """Response body from a stored grade."""
+        return cls(
+            id=grade_id,
+            answer_id=answer_id,
+            answer=answer,
+            created_at=created_at,
+            latency_ms=latency_ms,
+            **result.model_dump(exclude={"stage1_score"}),
+        )
+
+
+class Problem(_Model):
+    """An RFC 9457 problem detail; every error response has this shape."""
+
+    type: str = "about:blank"
+    title: str
+    """Short summary of the kind of problem."""
+    status: int
+    detail: str
+    """What went wrong and what to do about it."""
+    instance: str
+    """The request path."""

@@ -1,0 +1,45 @@
+"""Service settings: the grading settings plus storage and server options, from ``GRADER_*`` variables."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+
+from grader.settings import GraderSettings
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "answer-grader"
+
+
+class Settings(GraderSettings):
+    """Everything the service reads from the environment."""
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    """Where the embedded SQLite database lives (default ``$XDG_DATA_HOME/answer-grader``)."""
+    database_url: str | None = None
+    """SQLAlchemy URL; default ``sqlite:///<data_dir>/grader.db``. PostgreSQL: ``postgresql+psycopg://...``."""
+    host: str = "127.0.0.1"
+    """Interface ``grader serve`` binds by default."""
+    port: int = 8000
+    """Port ``grader serve`` listens on by default."""
+    max_body_bytes: int = 1_048_576
+    """Largest request body accepted, in bytes."""
+    warm_on_start: bool = True
+    """Load the embedding model and embed every rubric in the background when the service starts."""
+
+    def resolved_database_url(self) -> str:
+        """The configured URL, or the SQLite file in ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'grader.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings from the environment, read once per process."""
+    return Settings()

@@ -1,0 +1,48 @@
+"""The `grader` console script, run as a subprocess against a temporary data directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
+
+GRADER = str(Path(os.environ.get("VIRTUAL_ENV", Path(__file__).resolve().parents[1] / ".venv")) / "bin" / "grader")
+
+
+def _run(args: list[str], data_dir: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "GRADER_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
+    env.pop("GRADER_DATABASE_URL", None)
+    return subprocess.run([GRADER, *args], input=stdin, capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_grade_prints_a_readable_result_and_stores_it(tmp_path: Path) -> None:
+    answer = "It is the 3x3 matrix with entries a_i b_j: [[-3, 0, 3], [-2, 0, 2], [-1, 0, 1]]."
+    run = _run(["grade", "vectors/03-outer-product", answer], tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("vectors/03-outer-product: score ")
+    assert "[met ] result" in run.stdout and "exact value [[-3, 0, 3], [-2, 0, 2], [-1, 0, 1]]: stated" in run.stdout
+    with sqlite3.connect(tmp_path / "grader.db") as conn:
+        assert conn.execute("select text from answers").fetchall() == [(answer,)]
+
+
+def test_grade_json_from_stdin(tmp_path: Path) -> None:
+    run = _run(["grade", "vectors/05-linear-independence", "-", "--json"], tmp_path, stdin="Neither is a multiple.")
+    assert run.returncode == 0, run.stderr
+    grade = json.loads(run.stdout)
+    assert grade["question_id"] == "vectors/05-linear-independence" and grade["status"] == "scored"
+    assert 0 <= grade["score"] <= 1 and grade["stages"] == ["embedding"]
+
+
+def test_grade_errors_are_clear(tmp_path: Path) -> None:
+    unknown = _run(["grade", "vectors/77-nothing", "an answer"], tmp_path)
+    assert unknown.returncode == 2 and "Unknown question" in unknown.stderr
+    empty = _run(["grade", "vectors/01-dot-product-geometry", "  "], tmp_path)
+    assert empty.returncode == 2 and "answer is empty" in empty.stderr
+
+
+def test_db_upgrade_and_check(tmp_path: Path) -> None:
+    assert _run(["db", "upgrade"], tmp_path).returncode == 0
+    check = _run(["db", "check"], tmp_path)
+    assert check.returncode == 0 and "agree" in check.stdout
