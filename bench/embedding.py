@@ -17,10 +17,10 @@ import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from grader.embedding import SentenceTransformerEmbedder  # noqa: E402
-from grader.stage1 import EmbeddingScorer  # noqa: E402
-from grader.text import units  # noqa: E402
-from rubrics.loader import default_bank  # noqa: E402
+from grader.embedding import SentenceTransformerEmbedder
+from grader.stage1 import EmbeddingScorer
+from grader.text import units
+from rubrics.loader import default_bank
 
 
 def main() -> None:

@@ -93,4 +93,3 @@ def check_exact(answer: str, exact: ExactAnswer) -> NumericCheck | None:
     if i == len(targets) and first is not None and last is not None:
         return _matched(answer, exact, first.start, last.end)
     return NumericCheck(expected=exact.display, matched=False)
-

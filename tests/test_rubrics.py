@@ -55,7 +55,9 @@ def test_unknown_field_points_at_its_line() -> None:
 def test_bad_value_points_at_its_line() -> None:
     problems = _problems(VALID.replace("weight: 2", "weight: heavy"))
     assert len(problems) == 1
-    assert problems[0].startswith("bank/vectors/99-example.yaml:12: key_points.1.weight: Input should be a valid number")
+    assert problems[0].startswith(
+        "bank/vectors/99-example.yaml:12: key_points.1.weight: Input should be a valid number"
+    )
 
 
 def test_missing_field_and_bad_yaml() -> None:
@@ -66,7 +68,9 @@ def test_missing_field_and_bad_yaml() -> None:
 
 
 def test_cross_field_rules() -> None:
-    assert any("contradicts the seed mark" in p for p in _problems(VALID.replace("difficulty: easy", "difficulty: hard")))
+    assert any(
+        "contradicts the seed mark" in p for p in _problems(VALID.replace("difficulty: easy", "difficulty: hard"))
+    )
     assert any("needs an 'answer'" in p for p in _problems(VALID.replace("kind: conceptual", "kind: numeric")))
     assert any("must start with its topic" in p for p in _problems(VALID.replace("topic: vectors", "topic: matrices")))
 

@@ -2,17 +2,14 @@
 
 The two reconstructed game-tree questions (reinforcement-learning 04 and 05) quote node values and a pruning
 trace; they carry no exact `answer` because the root value 7 is also a leaf of the tree. The tree is parsed
-from the reconstructed question text itself, so the text, the key points and the values cannot drift apart. The algorithms rubrics are coding questions: their reference-solution checks are run here too,
-each rubric within a time budget.
+from the reconstructed question text itself, so the text, the key points and the values cannot drift apart.
+The algorithms rubrics' reference solutions are executed by tests/test_rubrics.py.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import time
-
-import pytest
 
 from rubrics import BANK_DIR, load_rubric_file
 
@@ -101,18 +98,3 @@ def test_rl05_alpha_beta_trace():
     assert "5 of the 8" in points["same-result-fewer-leaves"]
     assert "leaf 2 is pruned" in points["beta-cutoff-at-e"]
     assert "leaves 3 and 8" in points["alpha-cutoff-at-c"]
-
-
-_ALGORITHMS = sorted(p.relative_to(BANK_DIR).as_posix() for p in (BANK_DIR / "algorithms").glob("*.yaml"))
-
-
-@pytest.mark.parametrize("rel", _ALGORITHMS)
-def test_algorithms_reference_solution_checks(rel):
-    r = _load(rel)
-    assert r.reference_solution is not None and len(r.reference_solution.checks) >= 3
-    start = time.perf_counter()
-    ns: dict = {}
-    exec(r.reference_solution.code, ns)
-    for check in r.reference_solution.checks:
-        assert eval(check, ns) is True, check
-    assert time.perf_counter() - start < 1.0

@@ -15,7 +15,7 @@ def _rubric(name):
 
 def _close(stated, computed, tol):
     if isinstance(stated, list):
-        return len(stated) == len(computed) and all(_close(s, c, tol) for s, c in zip(stated, computed))
+        return len(stated) == len(computed) and all(_close(s, c, tol) for s, c in zip(stated, computed, strict=True))
     return abs(stated - computed) <= tol
 
 

@@ -89,7 +89,7 @@ def test_vectors_03_outer_product() -> None:
     outer = [[ai * bj for bj in b] for ai in a]
     assert _close(outer, ans)
     # The dot-product misconception (a scalar, -2) is a different object.
-    assert sum(ai * bi for ai, bi in zip(a, b)) == -2
+    assert sum(ai * bi for ai, bi in zip(a, b, strict=True)) == -2
 
 
 # ---------------------------------------------------------------------------------------------- matrices
@@ -138,9 +138,9 @@ def test_matrices_06_singular_matrix_determinant() -> None:
     m = [[1, 4, -2], [-1, 3, 2], [3, 5, -6]]
     det = _exact_det(_frac(m))
     assert _close(float(det), ans) and det == 0
-    cols = list(zip(*m))
+    cols = list(zip(*m, strict=True))
     assert [-2 * x for x in cols[0]] == list(cols[2])  # column 3 = -2 * column 1
-    assert [2 * a - b for a, b in zip(m[0], m[1])] == m[2]  # row 3 = 2 * row 1 - row 2
+    assert [2 * a - b for a, b in zip(m[0], m[1], strict=True)] == m[2]  # row 3 = 2 * row 1 - row 2
     assert np.linalg.matrix_rank(np.array(m, dtype=float)) == 2
     assert (np.array(m) @ np.array([2, 0, 1]) == 0).all()  # null-space vector named in the rubric
 
@@ -183,13 +183,13 @@ def test_matrices_14_jacobian_shape() -> None:
     rng = np.random.default_rng(14)
     w = rng.normal(size=(d, m))
     x = rng.normal(size=(n, d))
-    # Build dy/dx entry by entry: perturb each x[k, l] and record the change of every y[i, j].
+    # Build dy/dx entry by entry: perturb each x[k, c] and record the change of every y[i, j].
     jac = np.zeros((n, m, n, d))
     for k in range(n):
-        for l in range(d):
+        for c in range(d):
             e = np.zeros_like(x)
-            e[k, l] = 1.0
-            jac[:, :, k, l] = (x + e) @ w - x @ w
+            e[k, c] = 1.0
+            jac[:, :, k, c] = (x + e) @ w - x @ w
     assert tuple(eval(ans.value, {}, {"n": n, "m": m, "d": d})) == jac.shape
     assert ans.tolerance == 0
     # Structure claimed in the rubric: dy_ij/dx_kl = delta_ik w_lj, block-diagonal with blocks w^T.
