@@ -2,9 +2,9 @@
 
     python bench/embedding.py [--answers N] [--repeats R]
 
-Answers are the bank's reference answers and their halves, cycled to N. The baseline encodes exactly the units
-(sentences and two-sentence windows) that stage 1 embeds, with the same batch size; stage 1 adds splitting,
-similarity against cached key-point vectors, exact-value checks and building the result objects. Rubric
+Answers are the bank's reference answers and their halves, cycled to N. The baseline encodes exactly the
+sentences that stage 1 embeds, with the same batch size; stage 1 adds splitting, window vectors, similarity
+against cached key-point vectors, exact-value checks and building the result objects. Rubric
 embeddings are warmed before timing, as in a running service. Runs alternate and the median of each is reported.
 """
 
@@ -19,7 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from grader.embedding import SentenceTransformerEmbedder
 from grader.stage1 import EmbeddingScorer
-from grader.text import units
+from grader.text import sentences
 from rubrics.loader import default_bank
 
 
@@ -40,7 +40,7 @@ def main() -> None:
     model = embedder.load()
     scorer = EmbeddingScorer(embedder)
     scorer.warm(bank)
-    texts = [u.text for _, answer in items for u in units(answer, scorer.config.window)]
+    texts = [s.text for _, answer in items for s in sentences(answer)]
     model.encode(texts[:64], batch_size=64)  # first-call warm-up
 
     raw_times: list[float] = []
@@ -50,7 +50,7 @@ def main() -> None:
         for i in range(0, len(items), args.chunk):
             chunk = items[i : i + args.chunk]
             model.encode(
-                [u.text for _, a in chunk for u in units(a, scorer.config.window)],
+                [s.text for _, a in chunk for s in sentences(a)],
                 batch_size=64,
                 normalize_embeddings=True,
                 convert_to_numpy=True,
@@ -63,7 +63,7 @@ def main() -> None:
         stage1_times.append(time.perf_counter() - started)
 
     raw, stage1 = statistics.median(raw_times), statistics.median(stage1_times)
-    print(f"answers: {len(items)}  units embedded: {len(texts)}  repeats: {args.repeats}  chunk: {args.chunk}")
+    print(f"answers: {len(items)}  sentences embedded: {len(texts)}  repeats: {args.repeats}  chunk: {args.chunk}")
     print(f"raw model.encode : {len(items) / raw:8.1f} answers/s  ({raw:.2f} s)")
     print(f"stage-1 grading  : {len(items) / stage1:8.1f} answers/s  ({stage1:.2f} s)")
     print(f"stage-1 / raw time: {stage1 / raw:.3f}  (overhead {100 * (stage1 / raw - 1):+.1f}%, target < +15%)")

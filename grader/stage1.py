@@ -1,9 +1,12 @@
 """Stage 1: score an answer by embedding similarity between its sentences and each key point.
 
-The answer is split into sentences and two-sentence windows, embedded once, and compared with every key point
-(and its paraphrases). A point's similarity is its best match; coverage maps similarity linearly from
-``low`` (0) to ``high`` (1). Key-point embeddings are cached per rubric version, so a rubric is embedded once
-per process. ``score_many`` embeds the units of many answers in one model call, which is what makes batches fast.
+The answer is split into sentences, embedded once, and compared with every key point (and its paraphrases).
+Claims that span a sentence break are caught by windows of consecutive sentences whose vectors are the
+length-weighted mean of their sentences' vectors: MiniLM mean-pools token vectors, so this approximates
+embedding the window itself at no extra model cost (embedding windows too would double the work).
+A point's similarity is its best match; coverage maps similarity linearly from ``low`` (0) to ``high`` (1).
+Key-point embeddings are cached per rubric version, so a rubric is embedded once per process. ``score_many``
+embeds the sentences of many answers in one model call, which is what makes batches fast.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import numpy as np
 from grader.embedding import Embedder, Vectors
 from grader.numeric import check_exact
 from grader.result import Evidence, MisconceptionResult, NumericCheck, PointResult, Stage1Result
-from grader.text import Span, negation_parity, sentences, units
+from grader.text import Span, negation_parity, sentences
 from rubrics.schema import Rubric
 
 
@@ -30,6 +33,8 @@ class Stage1Config:
     """Similarity at or above which a key point counts as fully covered."""
     misconception_threshold: float = 0.80
     """Similarity at which a sentence is taken to assert a misconception (high: negations embed close too)."""
+    misconception_margin: float = 0.05
+    """A sentence asserts a misconception only if it is this much closer to it than to every key point."""
     window: int = 2
     """Largest number of consecutive sentences compared as one unit."""
 
@@ -87,18 +92,25 @@ class EmbeddingScorer:
 
     def score_many(self, items: list[tuple[Rubric, str]]) -> list[Stage1Result]:
         """Stage-1 results for many answers, embedding all their sentences in a single model call."""
-        answer_units = [units(answer, self.config.window) or [Span(answer, 0, len(answer))] for _, answer in items]
-        flat = [u.text for us in answer_units for u in us]
-        vectors = self.embedder.embed(flat)
+        answer_sentences = [_sentences(answer) for _, answer in items]
+        vectors = self.embedder.embed([s.text for ss in answer_sentences for s in ss])
         results: list[Stage1Result] = []
         row = 0
-        for (rubric, answer), us in zip(items, answer_units, strict=True):
-            unit_vectors = vectors[row : row + len(us)]
-            row += len(us)
-            results.append(self._score_one(rubric, answer, us, unit_vectors))
+        for (rubric, answer), ss in zip(items, answer_sentences, strict=True):
+            us, unit_vectors = with_windows(answer, ss, vectors[row : row + len(ss)], self.config.window)
+            row += len(ss)
+            results.append(self._score_one(rubric, us, unit_vectors, len(ss), answer))
         return results
 
-    def _score_one(self, rubric: Rubric, answer: str, us: list[Span], unit_vectors: Vectors) -> Stage1Result:
+    def score_against(self, answer: str, rubrics: list[Rubric]) -> list[Stage1Result]:
+        """One answer scored against several rubrics, its sentences embedded once (rubric quality checks)."""
+        ss = _sentences(answer)
+        us, vectors = with_windows(answer, ss, self.embedder.embed([s.text for s in ss]), self.config.window)
+        return [self._score_one(rubric, us, vectors, len(ss), answer) for rubric in rubrics]
+
+    def _score_one(
+        self, rubric: Rubric, us: list[Span], unit_vectors: Vectors, n_sentences: int, answer: str
+    ) -> Stage1Result:
         cfg = self.config
         rv = self._rubric_vectors(rubric)
         sims = unit_vectors @ rv.vectors.T  # units x rubric texts
@@ -108,8 +120,8 @@ class EmbeddingScorer:
         per_owner = np.full((len(us), n_owners), -1.0, dtype=np.float32)
         for owner in range(n_owners):
             per_owner[:, owner] = sims[:, owners == owner].max(axis=1)
-        # Evidence is the best single sentence; windows only raise the similarity. units() lists sentences first.
-        sentence_rows = list(range(len(sentences(answer)))) or list(range(len(us)))
+        # Evidence is the best single sentence (listed first); windows only raise the similarity.
+        sentence_rows = list(range(n_sentences))
 
         numeric = check_exact(answer, rubric.answer) if rubric.answer is not None else None
         points: list[PointResult] = []
@@ -138,12 +150,19 @@ class EmbeddingScorer:
             )
             certainty += point.weight * _certainty(sim, cfg.low, cfg.high)
 
+        best_point_sim = per_owner[:, : rv.point_count].max(axis=1)
         misconceptions: list[MisconceptionResult] = []
         for j, misconception in enumerate(rubric.misconceptions):
             column = per_owner[:, rv.point_count + j]
-            # A sentence that denies the misconception embeds almost as close as one asserting it.
+            # A sentence that denies the misconception embeds almost as close as one asserting it, and so does a
+            # correct statement of a nearby key point; only a sentence that matches the misconception clearly
+            # better than any key point, with the same negation parity, counts as asserting it.
             parity = negation_parity(misconception.text)
-            asserting = [r for r in range(len(us)) if negation_parity(us[r].text) == parity]
+            asserting = [
+                r
+                for r in range(len(us))
+                if negation_parity(us[r].text) == parity and column[r] >= best_point_sim[r] + cfg.misconception_margin
+            ]
             best = max(asserting, key=lambda r: column[r]) if asserting else int(column.argmax())
             sim = float(column[best])
             detected = bool(asserting) and sim >= cfg.misconception_threshold
@@ -166,6 +185,28 @@ class EmbeddingScorer:
             misconceptions=misconceptions,
             numeric=numeric,
         )
+
+
+def _sentences(answer: str) -> list[Span]:
+    return sentences(answer) or [Span(answer, 0, len(answer))]
+
+
+def with_windows(answer: str, spans: list[Span], vectors: Vectors, window: int) -> tuple[list[Span], Vectors]:
+    """Sentences followed by windows of 2..``window`` consecutive sentences, with length-weighted mean vectors."""
+    out_spans = list(spans)
+    out_vectors = [vectors]
+    lengths = np.asarray([len(s.text) for s in spans], dtype=np.float32)
+    for size in range(2, window + 1):
+        if len(spans) < size:
+            break
+        n = len(spans) - size + 1
+        mixed = sum(vectors[k : k + n] * lengths[k : k + n, None] for k in range(size))
+        norms = np.linalg.norm(mixed, axis=1, keepdims=True)
+        out_vectors.append((mixed / np.maximum(norms, 1e-12)).astype(np.float32))
+        for i in range(n):
+            start, end = spans[i].start, spans[i + size - 1].end
+            out_spans.append(Span(answer[start:end], start, end))
+    return out_spans, np.concatenate(out_vectors)
 
 
 def _rubric_texts(rubric: Rubric) -> tuple[list[str], list[int]]:

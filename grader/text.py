@@ -36,17 +36,6 @@ def sentences(answer: str) -> list[Span]:
     return spans
 
 
-def units(answer: str, window: int = 2) -> list[Span]:
-    """Sentences plus windows of ``window`` consecutive sentences, for claims that span a sentence break."""
-    sents = sentences(answer)
-    out = list(sents)
-    for size in range(2, window + 1):
-        for i in range(len(sents) - size + 1):
-            first, last = sents[i], sents[i + size - 1]
-            out.append(Span(answer[first.start : last.end], first.start, last.end))
-    return out
-
-
 _NEGATION = re.compile(
     r"\b(?:not|no|never|none|nothing|neither|nor|without|cannot|can't|won't|isn't|aren't|doesn't|don't|didn't|"
     r"wasn't|weren't|shouldn't|wouldn't|couldn't|hasn't|haven't|mustn't|false|wrong|myth|incorrect|misconception)\b",

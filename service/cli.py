@@ -99,6 +99,8 @@ def _rubrics(args: argparse.Namespace, settings: Settings) -> int:
         SCHEMA_PATH.write_text(json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"wrote {SCHEMA_PATH}")
         return 0
+    if args.rubrics_command == "check":
+        return _rubrics_check(args, settings)
     total, failed = 0, 0
     for root in args.paths or [BANK_DIR]:
         rubrics, problems = validate_bank(root) if root.is_dir() else _validate_file(root)
@@ -108,6 +110,18 @@ def _rubrics(args: argparse.Namespace, settings: Settings) -> int:
             print(problem, file=sys.stderr)
     print(f"{total - failed} of {total} rubric files valid")
     return 1 if failed else 0
+
+
+def _rubrics_check(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.rubric_quality import check_bank, format_report
+
+    rubrics = [r for r in default_bank() if args.topic is None or r.topic == args.topic]
+    if not rubrics:
+        print(f"no rubrics with topic {args.topic!r}", file=sys.stderr)
+        return 2
+    report = check_bank(rubrics, Grader.from_settings(settings).scorer)
+    print(format_report(report, worst=args.worst))
+    return 0 if report.passed else 1
 
 
 def _validate_file(path: Path) -> tuple[list, list]:  # type: ignore[type-arg]
@@ -146,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
     validate = r_sub.add_parser("validate", help="validate rubric files (default: the whole bank)")
     validate.add_argument("paths", nargs="*", type=Path, help="files or directories")
     r_sub.add_parser("schema", help="regenerate rubrics/rubric.schema.json from the models")
+    check = r_sub.add_parser(
+        "check",
+        help="stage-1 discrimination: each reference answer against its topic's rubrics (exit 1 below threshold)",
+    )
+    check.add_argument("--topic", help="only this topic")
+    check.add_argument("--worst", type=int, default=15, help="how many thinnest-margin rubrics to list")
     rubrics.set_defaults(func=_rubrics)
     return parser
 
