@@ -102,6 +102,30 @@ class Versions(_Frozen):
     prompt_version: str | None = None
 
 
+class JudgeAudit(_Frozen):
+    """What the judge was asked and said, so a grade can be explained and recomputed."""
+
+    model: str
+    prompt_version: str
+    response_format: str
+    samples: int
+    agreement: float | None = None
+    """Self-consistency: mean share of samples agreeing with each point's majority verdict."""
+    raw_replies: list[str] = []
+    voided: list[str] = []
+    """Verdicts and misconception claims discarded, with the reason (e.g. a quote not in the answer)."""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+    """Present when a price table is configured."""
+    calls: int = 0
+    latency_ms: float | None = None
+    cached: bool = False
+    """True when the verdicts came from the cache (no call was made for this grade)."""
+    error: str | None = None
+    """Why the judge failed, when it did."""
+
+
 class Stage1Result(_Frozen):
     """Output of the embedding stage for one answer."""
 
@@ -133,3 +157,5 @@ class GradeResult(_Frozen):
     """True when a person should look at this grade (e.g. the stages disagree)."""
     review_reasons: list[str] = []
     versions: Versions
+    judge: JudgeAudit | None = None
+    """Audit trail of stage 2, when the judge ran or was attempted."""
