@@ -6,6 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -53,13 +54,15 @@ class ResponseFormat(StrEnum):
     """No enforcement: the schema is in the prompt and the reply is parsed strictly."""
 
 
+@lru_cache(maxsize=1)
 def reply_schema() -> dict[str, Any]:
-    """JSON Schema of ``JudgeReply`` (strict-mode compatible: closed objects, every field required)."""
+    """JSON Schema of ``JudgeReply`` (strict-mode compatible: closed objects, every field required). Read-only."""
     return JudgeReply.model_json_schema()
 
 
+@lru_cache(maxsize=4)
 def response_format(mode: ResponseFormat) -> dict[str, Any] | None:
-    """The ``response_format`` request parameter for a mode."""
+    """The ``response_format`` request parameter for a mode (cached: built once, never mutated)."""
     if mode is ResponseFormat.JSON_SCHEMA:
         return {"type": "json_schema", "json_schema": {"name": "grading", "strict": True, "schema": reply_schema()}}
     if mode is ResponseFormat.JSON_OBJECT:

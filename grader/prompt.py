@@ -34,6 +34,11 @@ def neutralise(answer: str) -> str:
     return _DELIMITER.sub(lambda m: "[" + m.group(0).strip("<> ").replace(" ", "") + "]", answer)
 
 
+@lru_cache(maxsize=4)
+def _system(version: str) -> str:
+    return _template(version)["system"].substitute(schema=json.dumps(reply_schema()))
+
+
 def build_messages(rubric: Rubric, answer: str, version: str = PROMPT_VERSION) -> list[Message]:
     """System and user messages for judging ``answer`` against ``rubric``."""
     template = _template(version)
@@ -43,7 +48,7 @@ def build_messages(rubric: Rubric, answer: str, version: str = PROMPT_VERSION) -
     if rubric.answer is not None:
         exact = f"\nThe exact expected result is {rubric.answer.display}.\n"
     return [
-        {"role": "system", "content": template["system"].substitute(schema=json.dumps(reply_schema()))},
+        {"role": "system", "content": _system(version)},
         {
             "role": "user",
             "content": template["user"].substitute(

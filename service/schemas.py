@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from grader.guard import MAX_ANSWER_CHARS
 from grader.result import (
     GradeResult,
+    JudgeAudit,
     MisconceptionResult,
     NumericCheck,
     PointResult,
@@ -112,6 +113,10 @@ class GradeOut(_Model):
     review: bool = False
     review_reasons: list[str] = []
     versions: Versions
+    stage1_score: float | None = None
+    """The embedding stage's own score (equal to ``score`` when the judge did not run)."""
+    judge: JudgeAudit | None = None
+    """Stage 2 audit: model, prompt version, raw replies, voided claims, tokens, latency, cost."""
     answer: str
     """The answer as stored (normalised)."""
     created_at: datetime
@@ -134,7 +139,7 @@ class GradeOut(_Model):
             answer=answer,
             created_at=created_at,
             latency_ms=latency_ms,
-            **result.model_dump(exclude={"stage1_score"}),
+            **result.model_dump(),
         )
 
 

@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from grader.settings import GraderSettings
 
@@ -31,6 +31,13 @@ class Settings(GraderSettings):
     """Largest request body accepted, in bytes."""
     warm_on_start: bool = True
     """Load the embedding model and embed every rubric in the background when the service starts."""
+
+    @model_validator(mode="after")
+    def _judge_cache_in_data_dir(self) -> Settings:
+        # Verdicts cost money and time: keep them across restarts next to the database by default.
+        if self.judge_cache_path is None:
+            self.judge_cache_path = self.data_dir / "judge-cache.sqlite3"
+        return self
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the SQLite file in ``data_dir``."""

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -21,6 +17,8 @@ from rubrics.loader import RubricBank, default_bank
 from service.app import create_app
 from service.migrate import upgrade
 from service.settings import Settings
+from tests.fake_openai import FakeOpenAI
+from tests.servers import ThreadedServer
 
 
 @pytest.fixture(scope="session")
@@ -51,36 +49,11 @@ def settings(tmp_path: Path) -> Settings:
     return s
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class LiveServer:
-    """The app under uvicorn in a background thread, on a loopback port."""
+class LiveServer(ThreadedServer):
+    """The service under uvicorn in a background thread, on a loopback port."""
 
     def __init__(self, settings: Settings, grader: Grader) -> None:
-        self.port = _free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            create_app(settings, grader=grader), host="127.0.0.1", port=self.port, log_level="warning"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("test server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+        super().__init__(create_app(settings, grader=grader))
 
 
 @pytest.fixture
@@ -95,3 +68,10 @@ def client(live_server: LiveServer) -> Iterator[httpx.Client]:
     """An HTTP client for the live server."""
     with httpx.Client(base_url=live_server.base_url, timeout=60) as c:
         yield c
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    """A fake OpenAI-compatible server on loopback."""
+    with FakeOpenAI() as server:
+        yield server
