@@ -28,3 +28,4 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/embedding.py
+	$(BIN)/python bench/judge.py
