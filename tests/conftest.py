@@ -17,6 +17,7 @@ from rubrics.loader import RubricBank, default_bank
 from service.app import create_app
 from service.migrate import upgrade
 from service.settings import Settings
+from tests.databases import backends, database
 from tests.fake_openai import FakeOpenAI
 from tests.servers import ThreadedServer
 
@@ -41,10 +42,17 @@ def grader(embedder: SentenceTransformerEmbedder) -> Grader:
     return Grader.from_settings(Settings(), embedder=embedder)
 
 
+@pytest.fixture(params=backends())
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database: a SQLite file, and (second run of every test using it) a fresh PostgreSQL database."""
+    with database(request.param, tmp_path) as url:
+        yield url
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Settings whose embedded database is a fresh SQLite file, migrated to head."""
-    s = Settings(data_dir=tmp_path, warm_on_start=False)
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """Settings pointing at a fresh database, migrated to head."""
+    s = Settings(data_dir=tmp_path, database_url=database_url, warm_on_start=False)
     upgrade(s.resolved_database_url())
     return s
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import httpx
@@ -12,6 +11,7 @@ from grader.embedding import SentenceTransformerEmbedder
 from grader.pipeline import Grader
 from service.settings import Settings
 from tests.conftest import LiveServer
+from tests.databases import rows
 
 DOT = "vectors/01-dot-product-geometry"
 GOOD = (
@@ -22,9 +22,7 @@ GOOD = (
 
 
 def _db_rows(settings: Settings, sql: str) -> list[tuple[object, ...]]:
-    path = Path(settings.resolved_database_url().removeprefix("sqlite:///"))
-    with sqlite3.connect(path) as conn:
-        return conn.execute(sql).fetchall()
+    return rows(settings.resolved_database_url(), sql)
 
 
 def _assert_problem(response: httpx.Response, status: int, needle: str) -> None:

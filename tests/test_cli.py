@@ -8,12 +8,18 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+from tests.databases import rows
+
 GRADER = str(Path(os.environ.get("VIRTUAL_ENV", Path(__file__).resolve().parents[1] / ".venv")) / "bin" / "grader")
 
 
-def _run(args: list[str], data_dir: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    args: list[str], data_dir: Path, stdin: str | None = None, database_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GRADER_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
     env.pop("GRADER_DATABASE_URL", None)
+    if database_url:
+        env["GRADER_DATABASE_URL"] = database_url
     return subprocess.run([GRADER, *args], input=stdin, capture_output=True, text=True, env=env, timeout=300)
 
 
@@ -42,7 +48,10 @@ def test_grade_errors_are_clear(tmp_path: Path) -> None:
     assert empty.returncode == 2 and "answer is empty" in empty.stderr
 
 
-def test_db_upgrade_and_check(tmp_path: Path) -> None:
-    assert _run(["db", "upgrade"], tmp_path).returncode == 0
-    check = _run(["db", "check"], tmp_path)
+def test_db_upgrade_and_check(tmp_path: Path, database_url: str) -> None:
+    assert _run(["db", "upgrade"], tmp_path, database_url=database_url).returncode == 0
+    check = _run(["db", "check"], tmp_path, database_url=database_url)
     assert check.returncode == 0 and "agree" in check.stdout
+    grade = _run(["grade", "vectors/07-span-dimension", "At most min(n, d)."], tmp_path, database_url=database_url)
+    assert grade.returncode == 0, grade.stderr
+    assert rows(database_url, "select question_id from answers") == [("vectors/07-span-dimension",)]
