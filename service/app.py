@@ -14,7 +14,7 @@ from rubrics.loader import RubricBank, default_bank
 from service import problems
 from service.db import make_async_engine, session_factory
 from service.limits import BodySizeLimit
-from service.routes import grades, health, questions
+from service.routes import answers, grades, health, questions
 from service.settings import Settings, get_settings
 from service.state import AppState
 
@@ -60,5 +60,6 @@ def create_app(
     app.include_router(health.router)
     app.include_router(questions.router)
     app.include_router(grades.router)
+    app.include_router(answers.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

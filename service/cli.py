@@ -18,15 +18,27 @@ from service.settings import Settings, get_settings
 SCHEMA_PATH = BANK_DIR.parent / "rubric.schema.json"
 
 
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from service.app import create_app
+    from service.auth_mode import AuthMode
     from service.migrate import upgrade
 
-    upgrade(settings.resolved_database_url())
     host = args.host or settings.host
     port = args.port or settings.port
+    if settings.auth is AuthMode.OPEN and host not in LOOPBACK and not settings.allow_open_network:
+        print(
+            f"error: refusing to serve on {host} without API keys: anyone who can reach it could use it. "
+            "Set GRADER_AUTH=keys (and create keys with `grader keys create`), or GRADER_ALLOW_OPEN_NETWORK=true "
+            "if that is really what you want.",
+            file=sys.stderr,
+        )
+        return 2
+    upgrade(settings.resolved_database_url())
     print(f"answer-grader on http://{host}:{port}  (docs: /docs, database: {settings.resolved_database_url()})")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
     return 0
@@ -39,7 +51,8 @@ async def _grade_and_store(settings: Settings, question_id: str, answer: str) ->
     engine = make_async_engine(settings.resolved_database_url())
     try:
         async with session_factory(engine)() as session:
-            grade = await grading.submit(session, default_bank(), Grader.from_settings(settings), question_id, answer)
+            grader = Grader.from_settings(settings)
+            grade, _ = await grading.submit(session, default_bank(), grader, question_id, answer, owner="cli")
             return grade.id, GradeResult.model_validate(grade.result)
     finally:
         await engine.dispose()
@@ -79,6 +92,37 @@ def render(result: GradeResult, grade_id: str) -> str:
     lines.append(f"feedback: {result.feedback}")
     lines.append(f"grade id: {grade_id}")
     return "\n".join(lines)
+
+
+async def _keys_async(args: argparse.Namespace, settings: Settings) -> int:
+    from service import keys
+    from service.auth import Role
+    from service.db import make_async_engine, session_factory
+
+    engine = make_async_engine(settings.resolved_database_url())
+    try:
+        async with session_factory(engine)() as session:
+            if args.keys_command == "create":
+                row, key = await keys.create_key(session, Role(args.role), args.name or f"{args.role} key")
+                print(f"created {row.role} key {row.id} ({row.name}). Store it now; it is not shown again:")
+                print(key)
+            elif args.keys_command == "list":
+                for row in await keys.list_keys(session):
+                    state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
+                    print(f"{row.id}  {row.role:9}  {state:18}  {row.name}")
+            else:
+                row = await keys.revoke_key(session, args.key_id)
+                print(f"revoked {row.id} ({row.name})")
+    finally:
+        await engine.dispose()
+    return 0
+
+
+def _keys(args: argparse.Namespace, settings: Settings) -> int:
+    from service.migrate import upgrade
+
+    upgrade(settings.resolved_database_url())
+    return asyncio.run(_keys_async(args, settings))
 
 
 def _db(args: argparse.Namespace, settings: Settings) -> int:
@@ -148,6 +192,16 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("answer", nargs="?", help="the answer text, or - (or nothing) to read standard input")
     grade.add_argument("--json", action="store_true", help="print the grade as JSON")
     grade.set_defaults(func=_grade)
+
+    keys = sub.add_parser("keys", help="API keys (GRADER_AUTH=keys)")
+    k_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = k_sub.add_parser("create", help="create a key and print it once")
+    create.add_argument("--role", required=True, choices=["admin", "rater", "candidate"])
+    create.add_argument("--name", help="who or what the key is for")
+    k_sub.add_parser("list", help="list keys (never the keys themselves)")
+    revoke = k_sub.add_parser("revoke", help="revoke a key")
+    revoke.add_argument("key_id")
+    keys.set_defaults(func=_keys)
 
     db = sub.add_parser("db", help="database migrations")
     db_sub = db.add_subparsers(dest="db_command", required=True)

@@ -1,19 +1,21 @@
-"""Grade one submitted answer: validate, store the answer, grade, store the grade."""
+"""Grade submitted answers: validate, store the answer, grade, store the grade; regrade; idempotent retries."""
 
 from __future__ import annotations
 
 import logging
 import time
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from grader.errors import UnknownQuestion
+from grader.errors import Conflict, UnknownQuestion
 from grader.pipeline import Grader
 from grader.result import GradeResult
 from rubrics.loader import RubricBank
+from rubrics.schema import Rubric
 from service import repository
 from service.schemas import GradeOut
-from service.tables import Grade
+from service.tables import Answer, Grade
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +32,66 @@ def grade_out(grade: Grade) -> GradeOut:
     )
 
 
-async def submit(session: AsyncSession, bank: RubricBank, grader: Grader, question_id: str, answer: str) -> Grade:
-    """Store the answer first, then grade it; a grading failure is stored as an unscored grade, never lost."""
+def _rubric(bank: RubricBank, question_id: str) -> Rubric:
     rubric = bank.get(question_id)
     if rubric is None:
         raise UnknownQuestion(f"No question has id {question_id!r}; list them with GET /v1/questions.")
+    return rubric
+
+
+async def _replay(answer: Answer, question_id: str, text: str) -> Grade:
+    """The stored grade for a retried request, if the retry is really the same request."""
+    if answer.question_id != question_id or answer.text != text:
+        raise Conflict("This Idempotency-Key was already used for a different answer; use a new key.")
+    if not answer.grades:
+        raise Conflict("The request with this Idempotency-Key is still being graded; retry in a moment.")
+    return answer.grades[-1]
+
+
+async def submit(
+    session: AsyncSession,
+    bank: RubricBank,
+    grader: Grader,
+    question_id: str,
+    answer: str,
+    owner: str,
+    idempotency_key: str | None = None,
+) -> tuple[Grade, bool]:
+    """Store the answer first, then grade it; returns the grade and whether it is new (False for a replay).
+
+    A grading failure is stored as an unscored grade, never lost.
+    """
+    rubric = _rubric(bank, question_id)
     text = grader.clean(answer)
-    stored = await repository.store_answer(session, rubric, text)
+    if idempotency_key is not None:
+        existing = await repository.find_by_idempotency_key(session, owner, idempotency_key)
+        if existing is not None:
+            return await _replay(existing, question_id, text), False
+    try:
+        stored = await repository.store_answer(session, rubric, text, owner, idempotency_key)
+    except IntegrityError:
+        # A concurrent retry with the same key won the insert.
+        await session.rollback()
+        assert idempotency_key is not None
+        existing = await repository.find_by_idempotency_key(session, owner, idempotency_key)
+        if existing is None:
+            raise
+        return await _replay(existing, question_id, text), False
+    return await grade_stored(session, rubric, grader, stored), True
+
+
+async def grade_stored(session: AsyncSession, rubric: Rubric, grader: Grader, stored: Answer) -> Grade:
+    """Grade an answer that is already stored and store the new grade (also used to regrade)."""
     started = time.perf_counter()
     try:
-        result = await grader.grade(rubric, text)
+        result = await grader.grade(rubric, stored.text)
     except Exception as exc:  # the answer is stored; record why it has no score instead of failing the request
         log.exception("grading answer %s failed", stored.id)
         result = grader.unscored(rubric, f"internal error while grading: {type(exc).__name__}: {exc}")
     latency_ms = round((time.perf_counter() - started) * 1000, 2)
     return await repository.store_grade(session, stored, result, latency_ms)
+
+
+async def regrade(session: AsyncSession, bank: RubricBank, grader: Grader, answer: Answer) -> Grade:
+    """A new grade for a stored answer with the current rubric and judge; earlier grades stay as they were."""
+    return await grade_stored(session, _rubric(bank, answer.question_id), grader, answer)

@@ -54,7 +54,10 @@ def problem(status: int, title: str, detail: str, request: Request, **extra: Any
 
 async def _grader_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.GraderError)
-    return problem(status_of(exc), exc.title, exc.detail, request)
+    response = problem(status_of(exc), exc.title, exc.detail, request)
+    if isinstance(exc, errors.Unauthenticated):
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
 
 
 def _validation_message(err: dict[str, Any]) -> str:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from grader.result import GradeResult
 from rubrics.schema import Rubric
-from service.tables import Answer, Grade, RubricVersion
+from service.tables import Answer, Grade, HumanScore, RubricVersion
 
 
 def new_id() -> str:
@@ -35,13 +36,102 @@ async def rubric_snapshot(session: AsyncSession, rubric: Rubric) -> RubricVersio
     return snapshot
 
 
-async def store_answer(session: AsyncSession, rubric: Rubric, text: str) -> Answer:
-    """Insert the answer and commit, so it survives whatever grading does next."""
+async def store_answer(
+    session: AsyncSession, rubric: Rubric, text: str, owner: str, idempotency_key: str | None = None
+) -> Answer:
+    """Insert the answer and commit, so it survives whatever grading does next.
+
+    Raises IntegrityError when ``idempotency_key`` was already used by this owner (a concurrent retry).
+    """
     snapshot = await rubric_snapshot(session, rubric)
-    answer = Answer(id=new_id(), question_id=rubric.id, rubric_version_id=snapshot.id, text=text)
+    answer = Answer(
+        id=new_id(),
+        question_id=rubric.id,
+        rubric_version_id=snapshot.id,
+        text=text,
+        owner=owner,
+        idempotency_key=idempotency_key,
+    )
     session.add(answer)
     await session.commit()
     return answer
+
+
+async def find_by_idempotency_key(session: AsyncSession, owner: str, key: str) -> Answer | None:
+    """The answer this owner stored under ``key``, with its grades."""
+    query = (
+        select(Answer).where(Answer.owner == owner, Answer.idempotency_key == key).options(selectinload(Answer.grades))
+    )
+    return _link_grades((await session.execute(query)).scalar_one_or_none())
+
+
+async def get_answer(session: AsyncSession, answer_id: str) -> Answer | None:
+    """An answer with its grades and human scores."""
+    query = (
+        select(Answer)
+        .where(Answer.id == answer_id)
+        .options(selectinload(Answer.grades), selectinload(Answer.human_scores))
+    )
+    return _link_grades((await session.execute(query)).scalar_one_or_none())
+
+
+def _link_grades(answer: Answer | None) -> Answer | None:
+    """Point each loaded grade back at its answer without a query (async sessions cannot lazy-load)."""
+    if answer is not None:
+        for grade in answer.grades:
+            set_committed_value(grade, "answer", answer)
+    return answer
+
+
+async def list_grades(
+    session: AsyncSession,
+    owner: str | None,
+    question_id: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Grade], int]:
+    """Grades, newest first, optionally of one owner, question or status; with the total count."""
+    conditions = []
+    if owner is not None:
+        conditions.append(Answer.owner == owner)
+    if question_id is not None:
+        conditions.append(Answer.question_id == question_id)
+    if status is not None:
+        conditions.append(Grade.status == status)
+    base = select(Grade).join(Grade.answer).where(*conditions)
+    total = (await session.execute(select(func.count()).select_from(base.subquery()))).scalar_one()
+    query = (
+        base.options(selectinload(Grade.answer)).order_by(Grade.created_at.desc(), Grade.id).limit(limit).offset(offset)
+    )
+    return list((await session.execute(query)).scalars()), int(total)
+
+
+async def add_human_score(
+    session: AsyncSession,
+    answer: Answer,
+    *,
+    rater: str,
+    score: float,
+    scale_min: float,
+    scale_max: float,
+    scale_step: float | None,
+    created_by: str,
+) -> HumanScore:
+    """Record one human score and commit."""
+    row = HumanScore(
+        id=new_id(),
+        answer_id=answer.id,
+        rater=rater,
+        score=score,
+        scale_min=scale_min,
+        scale_max=scale_max,
+        scale_step=scale_step,
+        created_by=created_by,
+    )
+    session.add(row)
+    await session.commit()
+    return row
 
 
 async def store_grade(session: AsyncSession, answer: Answer, result: GradeResult, latency_ms: float | None) -> Grade:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from grader.guard import MAX_ANSWER_CHARS
 from grader.result import (
@@ -154,3 +154,82 @@ class Problem(_Model):
     """What went wrong and what to do about it."""
     instance: str
     """The request path."""
+
+
+class GradeList(_Model):
+    """One page of grades, newest first."""
+
+    items: list[GradeOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class HumanScoreIn(_Model):
+    """A human score for an answer, on the rater's own scale."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"rater": "alice", "score": 4, "scale_min": 0, "scale_max": 5, "scale_step": 1}]
+        }
+    )
+
+    rater: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    """Who scored; defaults to the API key's name."""
+    score: float
+    scale_min: float = 0.0
+    scale_max: float = 1.0
+    scale_step: Annotated[float, Field(gt=0)] | None = None
+    """Granularity of the scale (e.g. 0.5); None for a continuous scale."""
+
+    @model_validator(mode="after")
+    def _on_scale(self) -> HumanScoreIn:
+        if self.scale_max <= self.scale_min:
+            raise ValueError("scale_max must be greater than scale_min")
+        if not self.scale_min <= self.score <= self.scale_max:
+            raise ValueError(f"score {self.score} is outside the scale [{self.scale_min}, {self.scale_max}]")
+        if self.scale_step is not None:
+            steps = (self.score - self.scale_min) / self.scale_step
+            if abs(steps - round(steps)) > 1e-9:
+                raise ValueError(f"score {self.score} is not on the scale's step {self.scale_step}")
+        return self
+
+
+class HumanScoreOut(_Model):
+    """A stored human score."""
+
+    id: str
+    answer_id: str
+    rater: str
+    score: float
+    scale_min: float
+    scale_max: float
+    scale_step: float | None
+    created_at: datetime
+
+
+class AnswerOut(_Model):
+    """A stored answer with its grade history (oldest first) and human scores."""
+
+    id: str
+    question_id: str
+    answer: str
+    owner: str
+    created_at: datetime
+    grades: list[GradeOut]
+    human_scores: list[HumanScoreOut] | None = None
+    """Present for raters and admins."""
+
+
+class ImportProblem(_Model):
+    """One CSV line that could not be imported."""
+
+    line: int
+    reason: str
+
+
+class ImportResult(_Model):
+    """Outcome of a CSV import: valid lines are stored, the rest reported by line."""
+
+    imported: int
+    errors: list[ImportProblem]

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 
 from grader.settings import GraderSettings
+from service.auth_mode import AuthMode
 
 
 def _default_data_dir() -> Path:
@@ -29,6 +30,10 @@ class Settings(GraderSettings):
     """Port ``grader serve`` listens on by default."""
     max_body_bytes: int = 1_048_576
     """Largest request body accepted, in bytes."""
+    auth: AuthMode = AuthMode.OPEN
+    """open: no keys (the embedded default, loopback only) | keys: every request needs a Bearer API key."""
+    allow_open_network: bool = False
+    """Allow ``grader serve`` to bind a non-loopback interface while auth is open (anyone could then grade)."""
     warm_on_start: bool = True
     """Load the embedding model and embed every rubric in the background when the service starts."""
 

@@ -70,18 +70,54 @@ class RubricVersion(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ApiKey(Base):
+    """An API key; only its SHA-256 is stored, the key itself is shown once when created."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 class Answer(Base):
     """A submitted answer, stored before grading starts so nothing accepted is ever lost."""
 
     __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("owner", "idempotency_key"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     question_id: Mapped[str] = mapped_column(String(120), index=True)
     rubric_version_id: Mapped[int] = mapped_column(ForeignKey("rubric_versions.id"))
     text: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(32), index=True, default="anonymous")
+    """Id of the API key that submitted it ('anonymous' on the open embedded default)."""
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     grades: Mapped[list[Grade]] = relationship(back_populates="answer", order_by="Grade.created_at")
+    human_scores: Mapped[list[HumanScore]] = relationship(back_populates="answer", order_by="HumanScore.created_at")
+
+
+class HumanScore(Base):
+    """A human rater's score for an answer, on the rater's own scale."""
+
+    __tablename__ = "human_scores"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    answer_id: Mapped[str] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"), index=True)
+    rater: Mapped[str] = mapped_column(String(200))
+    score: Mapped[float] = mapped_column(Float)
+    scale_min: Mapped[float] = mapped_column(Float)
+    scale_max: Mapped[float] = mapped_column(Float)
+    scale_step: Mapped[float | None] = mapped_column(Float)
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    answer: Mapped[Answer] = relationship(back_populates="human_scores")
 
 
 class Grade(Base):

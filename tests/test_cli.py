@@ -55,3 +55,20 @@ def test_db_upgrade_and_check(tmp_path: Path, database_url: str) -> None:
     grade = _run(["grade", "vectors/07-span-dimension", "At most min(n, d)."], tmp_path, database_url=database_url)
     assert grade.returncode == 0, grade.stderr
     assert rows(database_url, "select question_id from answers") == [("vectors/07-span-dimension",)]
+
+
+def test_keys_create_prints_the_key_once_and_list_hides_it(tmp_path: Path, database_url: str) -> None:
+    made = _run(["keys", "create", "--role", "rater", "--name", "rita"], tmp_path, database_url=database_url)
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip().splitlines()[-1]
+    assert key.startswith("ag_") and len(key) > 40
+    listed = _run(["keys", "list"], tmp_path, database_url=database_url)
+    assert "rater" in listed.stdout and "rita" in listed.stdout and key not in listed.stdout
+    key_id = listed.stdout.split()[0]
+    revoked = _run(["keys", "revoke", key_id], tmp_path, database_url=database_url)
+    assert revoked.returncode == 0 and "revoked" in _run(["keys", "list"], tmp_path, database_url=database_url).stdout
+
+
+def test_serve_refuses_an_open_service_on_the_network(tmp_path: Path) -> None:
+    run = _run(["serve", "--host", "0.0.0.0", "--port", "1"], tmp_path)
+    assert run.returncode == 2 and "GRADER_AUTH=keys" in run.stderr

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
 
 from grader.errors import UnknownGrade
+from grader.result import Status
 from service import grading, repository
+from service.auth import PrincipalDep
 from service.deps import BankDep, GraderDep, JsonBody, SessionDep
 from service.problems import responses
-from service.schemas import GradeOut, GradeRequest
+from service.schemas import GradeList, GradeOut, GradeRequest
 
 router = APIRouter(prefix="/v1/grades", tags=["grades"])
 
@@ -18,21 +22,50 @@ router = APIRouter(prefix="/v1/grades", tags=["grades"])
     response_model=GradeOut,
     status_code=201,
     dependencies=[JsonBody],
-    responses=responses(400, 404, 413, 415, 422),
+    responses={**responses(400, 401, 404, 409, 413, 415, 422), 200: {"description": "Replay of an earlier request"}},
 )
 async def create_grade(
-    body: GradeRequest, response: Response, session: SessionDep, bank: BankDep, grader: GraderDep
+    body: GradeRequest,
+    response: Response,
+    session: SessionDep,
+    bank: BankDep,
+    grader: GraderDep,
+    principal: PrincipalDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(max_length=200, description="Retry-safe key: the same key and body return the first grade (200)."),
+    ] = None,
 ) -> GradeOut:
     """Store an answer, grade it, and return the grade (status 'unscored' with a reason if grading failed)."""
-    grade = await grading.submit(session, bank, grader, body.question_id, body.answer)
+    grade, created = await grading.submit(
+        session, bank, grader, body.question_id, body.answer, principal.id, idempotency_key
+    )
+    response.status_code = 201 if created else 200
     response.headers["Location"] = f"/v1/grades/{grade.id}"
     return grading.grade_out(grade)
 
 
-@router.get("/{grade_id}", response_model=GradeOut, responses=responses(404))
-async def read_grade(grade_id: str, session: SessionDep) -> GradeOut:
-    """A stored grade."""
+@router.get("", response_model=GradeList, responses=responses(401, 422))
+async def list_grades(
+    session: SessionDep,
+    principal: PrincipalDep,
+    question_id: Annotated[str | None, Query(max_length=120)] = None,
+    status: Annotated[Status | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> GradeList:
+    """Grades, newest first; candidates see only grades of their own answers."""
+    owner = None if principal.can_see_everything() else principal.id
+    rows, total = await repository.list_grades(
+        session, owner, question_id, status.value if status else None, limit, offset
+    )
+    return GradeList(items=[grading.grade_out(g) for g in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/{grade_id}", response_model=GradeOut, responses=responses(401, 404))
+async def read_grade(grade_id: str, session: SessionDep, principal: PrincipalDep) -> GradeOut:
+    """A stored grade (candidates: only of their own answers; anyone else's is reported as not found)."""
     grade = await repository.get_grade(session, grade_id)
-    if grade is None:
+    if grade is None or not (principal.can_see_everything() or grade.answer.owner == principal.id):
         raise UnknownGrade(f"No grade has id {grade_id!r}.")
     return grading.grade_out(grade)

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from grader.errors import UnknownQuestion
 from rubrics.schema import Difficulty
+from service.auth import get_principal
 from service.deps import BankDep
 from service.problems import responses
 from service.schemas import QuestionDetail, QuestionList, QuestionSummary
 
-router = APIRouter(prefix="/v1/questions", tags=["questions"])
+router = APIRouter(prefix="/v1/questions", tags=["questions"], dependencies=[Depends(get_principal)])
 
 
-@router.get("", response_model=QuestionList, responses=responses(422))
+@router.get("", response_model=QuestionList, responses=responses(401, 422))
 def list_questions(
     bank: BankDep,
     topic: Annotated[str | None, Query(description="Topic slug, e.g. 'vectors'.")] = None,
@@ -36,7 +37,7 @@ def list_questions(
     return QuestionList(items=[QuestionSummary.of(r) for r in page], total=len(matches), limit=limit, offset=offset)
 
 
-@router.get("/{question_id:path}", response_model=QuestionDetail, responses=responses(404, 422))
+@router.get("/{question_id:path}", response_model=QuestionDetail, responses=responses(401, 404, 422))
 def get_question(
     question_id: str,
     bank: BankDep,

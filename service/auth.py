@@ -1,0 +1,97 @@
+"""API keys and roles.
+
+Keys travel as ``Authorization: Bearer <key>``; only their SHA-256 is stored. Roles: ``candidate`` submits
+answers and sees only its own; ``rater`` also reads answers and records human scores; ``admin`` manages
+everything. With ``GRADER_AUTH=open`` (the embedded default, loopback only) every caller acts as an anonymous
+admin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+
+from grader.errors import Forbidden, Unauthenticated
+from service.auth_mode import AuthMode
+from service.deps import SessionDep, SettingsDep
+from service.tables import ApiKey
+
+KEY_PREFIX = "ag_"
+ANONYMOUS = "anonymous"
+
+
+class Role(StrEnum):
+    """What a key may do."""
+
+    ADMIN = "admin"
+    RATER = "rater"
+    CANDIDATE = "candidate"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling."""
+
+    id: str
+    """The key's id ('anonymous' in open mode); stored as the owner of answers."""
+    name: str
+    role: Role
+
+    def can_see_everything(self) -> bool:
+        """Raters and admins read every answer; candidates only their own."""
+        return self.role in (Role.ADMIN, Role.RATER)
+
+
+def hash_key(key: str) -> str:
+    """The stored form of a key."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def generate_key() -> str:
+    """A new random key (shown once)."""
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+async def get_principal(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
+    """The caller, from the bearer key (or anonymous admin in open mode)."""
+    if settings.auth is AuthMode.OPEN:
+        return Principal(ANONYMOUS, ANONYMOUS, Role.ADMIN)
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise Unauthenticated(
+            "Send an API key as 'Authorization: Bearer <key>' (create one with `grader keys create`)."
+        )
+    row = (await session.execute(select(ApiKey).where(ApiKey.key_hash == hash_key(key.strip())))).scalar_one_or_none()
+    if row is None or row.revoked_at is not None:
+        raise Unauthenticated("This API key is unknown or revoked.")
+    return Principal(row.id, row.name, Role(row.role))
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def _role_check(*roles: Role) -> Callable[[Principal], Principal]:
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in roles:
+            allowed = " or ".join(r.value for r in roles)
+            raise Forbidden(f"This needs the role {allowed}; your key has the role {principal.role.value}.")
+        return principal
+
+    return check
+
+
+def principal_with(*roles: Role) -> Any:
+    """A route-level dependency admitting only ``roles`` (for routes that do not need the principal)."""
+    return Depends(_role_check(*roles))
+
+
+StaffDep = Annotated[Principal, Depends(_role_check(Role.ADMIN, Role.RATER))]
+"""A rater or an admin."""
