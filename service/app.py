@@ -14,6 +14,7 @@ from rubrics.loader import RubricBank, default_bank
 from service import problems
 from service.db import make_async_engine, session_factory
 from service.limits import BodySizeLimit
+from service.observability import Metrics, RequestContext
 from service.routes import answers, grades, health, questions
 from service.settings import Settings, get_settings
 from service.state import AppState
@@ -26,6 +27,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app. The database must already be migrated (``grader serve`` does it on start)."""
     settings = settings or get_settings()
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -37,6 +39,7 @@ def create_app(
             sessions=session_factory(engine),
             bank=bank or default_bank(),
             grader=pipeline,
+            metrics=metrics,
         )
         # Load the model in the background so the first grade does not pay for it, without delaying start-up.
         warm = None
@@ -62,4 +65,5 @@ def create_app(
     app.include_router(grades.router)
     app.include_router(answers.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContext, metrics=metrics)
     return app

@@ -40,7 +40,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     upgrade(settings.resolved_database_url())
     print(f"answer-grader on http://{host}:{port}  (docs: /docs, database: {settings.resolved_database_url()})")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    from service.observability import configure_logging
+
+    configure_logging()
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
     return 0
 
 

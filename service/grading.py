@@ -14,10 +14,24 @@ from grader.result import GradeResult
 from rubrics.loader import RubricBank
 from rubrics.schema import Rubric
 from service import repository
+from service.observability import Metrics
 from service.schemas import GradeOut
 from service.tables import Answer, Grade
 
 log = logging.getLogger(__name__)
+
+
+def observe(metrics: Metrics, grade: Grade) -> None:
+    """Record a new grade in the metrics: status, latency per stage, judge calls."""
+    result = GradeResult.model_validate(grade.result)
+    metrics.grades.labels(result.status.value).inc()
+    judge_ms = result.judge.latency_ms if result.judge is not None and not result.judge.cached else None
+    if result.judge is not None:
+        metrics.judge_calls.inc(result.judge.calls)
+    if judge_ms is not None:
+        metrics.stage_seconds.labels("judge").observe(judge_ms / 1000)
+    if grade.latency_ms is not None:
+        metrics.stage_seconds.labels("embedding").observe(max(0.0, grade.latency_ms - (judge_ms or 0.0)) / 1000)
 
 
 def grade_out(grade: Grade) -> GradeOut:

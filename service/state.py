@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from grader.pipeline import Grader
 from rubrics.loader import RubricBank
+from service.observability import Metrics
 from service.settings import Settings
 
 
@@ -20,3 +21,4 @@ class AppState:
     sessions: async_sessionmaker[AsyncSession]
     bank: RubricBank
     grader: Grader
+    metrics: Metrics

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from grader.errors import BadEncoding, InvalidInput, NotFound, UnsupportedMediaType
 from service import grading, repository
 from service.auth import Principal, PrincipalDep, Role, StaffDep, principal_with
-from service.deps import BankDep, GraderDep, JsonBody, SessionDep
+from service.deps import BankDep, GraderDep, JsonBody, SessionDep, StateDep
 from service.problems import responses
 from service.schemas import AnswerOut, GradeOut, HumanScoreIn, HumanScoreOut, ImportProblem, ImportResult
 from service.tables import Answer, HumanScore
@@ -53,13 +53,14 @@ async def read_answer(answer_id: str, session: SessionDep, principal: PrincipalD
     responses=responses(401, 403, 404),
 )
 async def regrade_answer(
-    answer_id: str, response: Response, session: SessionDep, bank: BankDep, grader: GraderDep
+    answer_id: str, response: Response, session: SessionDep, bank: BankDep, grader: GraderDep, state: StateDep
 ) -> GradeOut:
     """Grade a stored answer again with the current rubric and judge; earlier grades are kept unchanged."""
     answer = await repository.get_answer(session, answer_id)
     if answer is None:
         raise NotFound(f"No answer has id {answer_id!r}.")
     grade = await grading.regrade(session, bank, grader, answer)
+    grading.observe(state.metrics, grade)
     response.headers["Location"] = f"/v1/grades/{grade.id}"
     return grading.grade_out(grade)
 

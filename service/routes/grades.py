@@ -10,7 +10,7 @@ from grader.errors import UnknownGrade
 from grader.result import Status
 from service import grading, repository
 from service.auth import PrincipalDep
-from service.deps import BankDep, GraderDep, JsonBody, SessionDep
+from service.deps import BankDep, GraderDep, JsonBody, SessionDep, StateDep
 from service.problems import responses
 from service.schemas import GradeList, GradeOut, GradeRequest
 
@@ -31,6 +31,7 @@ async def create_grade(
     bank: BankDep,
     grader: GraderDep,
     principal: PrincipalDep,
+    state: StateDep,
     idempotency_key: Annotated[
         str | None,
         Header(max_length=200, description="Retry-safe key: the same key and body return the first grade (200)."),
@@ -40,6 +41,8 @@ async def create_grade(
     grade, created = await grading.submit(
         session, bank, grader, body.question_id, body.answer, principal.id, idempotency_key
     )
+    if created:
+        grading.observe(state.metrics, grade)
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/v1/grades/{grade.id}"
     return grading.grade_out(grade)
