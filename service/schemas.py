@@ -90,7 +90,11 @@ class GradeRequest(_Model):
 
     question_id: Annotated[str, Field(min_length=1, max_length=120)]
     """Id of the question answered (see GET /v1/questions)."""
-    answer: str = Field(description=f"The answer text, at most {MAX_ANSWER_CHARS:,} characters (longer ones get 413).")
+    answer: str = Field(
+        description=f"The answer text, at most {MAX_ANSWER_CHARS:,} characters (longer ones get 413).",
+        # Documented for clients and fuzzers; enforced by grader.guard with clearer messages (empty: 422, long: 413).
+        json_schema_extra={"minLength": 1, "maxLength": MAX_ANSWER_CHARS, "pattern": r"[^\s\x00-\x1f\x7f-\x9f]"},
+    )
 
 
 class GradeOut(_Model):

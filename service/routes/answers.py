@@ -70,7 +70,7 @@ async def regrade_answer(
     response_model=HumanScoreOut,
     status_code=201,
     dependencies=[JsonBody],
-    responses=responses(401, 403, 404, 415, 422),
+    responses=responses(400, 401, 403, 404, 413, 415, 422),
 )
 async def add_human_score(
     answer_id: str, body: HumanScoreIn, session: SessionDep, principal: StaffDep
@@ -113,7 +113,7 @@ CSV_COLUMNS = ("answer_id", "rater", "score", "scale_min", "scale_max")
     "/human-scores/import",
     response_model=ImportResult,
     responses={
-        **responses(400, 401, 403, 415),
+        **responses(400, 401, 403, 413, 415, 422),
         200: {"content": {"text/csv": {"example": "answer_id,rater,score,scale_min,scale_max,scale_step\n"}}},
     },
 )

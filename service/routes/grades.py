@@ -55,7 +55,7 @@ async def list_grades(
     question_id: Annotated[str | None, Query(max_length=120)] = None,
     status: Annotated[Status | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> GradeList:
     """Grades, newest first; candidates see only grades of their own answers."""
     owner = None if principal.can_see_everything() else principal.id

@@ -23,7 +23,7 @@ def list_questions(
     difficulty: Annotated[Difficulty | None, Query()] = None,
     practice: Annotated[bool | None, Query(description="Only questions offered (or not) for practice.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> QuestionList:
     """List questions, filtered by topic and difficulty, in bank order."""
     matches = [
