@@ -1,14 +1,14 @@
 """The grading pipeline: guard, stage 1 (embeddings), policy, stage 2 (LLM judge), combine.
 
-Embedding runs in a worker thread so the event loop stays free while the model computes; judge calls are
-async and bounded by the judge's own concurrency limit.
+Embedding runs in a worker thread, batched across concurrent requests (``grader.batching``), so the event loop
+stays free while the model computes; judge calls are async and bounded by the judge's own concurrency limit.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
+from grader.batching import Stage1Batcher
 from grader.combine import combine_with_judge
 from grader.embedding import Embedder, SentenceTransformerEmbedder
 from grader.errors import JudgeUnavailable
@@ -45,6 +45,7 @@ class Grader:
 
     def __init__(self, scorer: EmbeddingScorer, max_answer_chars: int, judge: JudgeSetup | None = None) -> None:
         self.scorer = scorer
+        self.batcher = Stage1Batcher(scorer)
         self.max_answer_chars = max_answer_chars
         self.judge = judge if judge is not None and judge.policy is not JudgePolicy.NEVER else None
 
@@ -103,7 +104,7 @@ class Grader:
 
     async def grade(self, rubric: Rubric, answer: str) -> GradeResult:
         """Grade one (already cleaned) answer."""
-        stage1 = await asyncio.to_thread(self.scorer.score, rubric, answer)
+        stage1 = await self.batcher.score(rubric, answer)
         return await self.after_stage1(rubric, answer, stage1)
 
     async def after_stage1(self, rubric: Rubric, answer: str, stage1: Stage1Result) -> GradeResult:

@@ -42,15 +42,15 @@ def create_app(
             metrics=metrics,
         )
         # Load the model in the background so the first grade does not pay for it, without delaying start-up.
-        warm = None
+        state: AppState = app.state.grader_state
         if settings.warm_on_start:
-            rubrics = list(app.state.grader_state.bank)
-            warm = asyncio.create_task(asyncio.to_thread(pipeline.scorer.warm, rubrics))
+            rubrics = list(state.bank)
+            state.warm_up = asyncio.create_task(asyncio.to_thread(pipeline.scorer.warm, rubrics))
         try:
             yield
         finally:
-            if warm is not None and not warm.done():
-                warm.cancel()
+            if state.warm_up is not None and not state.warm_up.done():
+                state.warm_up.cancel()
             await engine.dispose()
 
     app = FastAPI(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -22,3 +23,11 @@ class AppState:
     bank: RubricBank
     grader: Grader
     metrics: Metrics
+    warm_up: asyncio.Task[None] | None = None
+    """Background embedding of every rubric at start; the service is ready once it is done."""
+
+    def warmed(self) -> bool:
+        """Whether the start-up warm-up (if any) has finished successfully."""
+        return self.warm_up is None or (
+            self.warm_up.done() and not self.warm_up.cancelled() and self.warm_up.exception() is None
+        )

@@ -131,3 +131,39 @@ def test_batch_equals_single_and_rubric_embedded_once(embedder: SentenceTransfor
     assert [r.score for r in batch] == pytest.approx([r.score for r in singles], abs=1e-4)
     # One call for the rubric's texts, one for the batch, then one per single answer: the rubric is cached.
     assert len(counting.calls) == 2 + len(answers)
+
+
+def test_concurrent_grades_are_batched_into_fewer_model_calls(
+    embedder: SentenceTransformerEmbedder, bank: RubricBank
+) -> None:
+    import asyncio
+
+    from grader.batching import Stage1Batcher
+
+    calls: list[int] = []
+
+    class Counting:
+        """Wraps the real model and records the size of every call."""
+
+        name = embedder.name
+
+        def embed(self, texts: list[str]):  # type: ignore[no-untyped-def]
+            calls.append(len(texts))
+            return embedder.embed(texts)
+
+    scorer = EmbeddingScorer(Counting())
+    rubric = bank.get("vectors/01-dot-product-geometry")
+    assert rubric is not None
+    scorer.warm([rubric])
+    calls.clear()
+    answers = [c[1] for c in CASES] + [c[2] for c in CASES]
+    batcher = Stage1Batcher(scorer)
+
+    async def run() -> list[float]:
+        results = await asyncio.gather(*(batcher.score(rubric, a) for a in answers))
+        return [r.score for r in results]
+
+    batched = asyncio.run(run())
+    assert batched == pytest.approx([scorer.score(rubric, a).score for a in answers], abs=1e-4)
+    # The first request is scored alone; everything that queued meanwhile goes in the next call.
+    assert len(calls) - len(answers) <= 2

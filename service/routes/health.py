@@ -36,14 +36,14 @@ def healthz() -> Health:
 
 @router.get("/readyz", response_model=Ready, responses=responses(503))
 async def readyz(request: Request, state: StateDep) -> Response:
-    """Ready to grade: the database answers and the embedding model is loaded (503 with the reason otherwise)."""
+    """Ready to grade: the database answers, the model is loaded and every rubric embedded (503 otherwise)."""
     try:
         async with state.engine.connect() as conn:
             await conn.execute(text("select 1"))
         database = "ok"
     except Exception as exc:  # any failure to reach the database means not ready
         database = f"unreachable: {type(exc).__name__}"
-    loaded = bool(getattr(state.grader.scorer.embedder, "loaded", True))
+    loaded = bool(getattr(state.grader.scorer.embedder, "loaded", True)) and state.warmed()
     model = "loaded" if loaded else "loading"
     if database == "ok" and loaded:
         return JSONResponse(Ready(status="ready", database=database, model=model).model_dump())
