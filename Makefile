@@ -29,3 +29,4 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python bench/embedding.py
 	$(BIN)/python bench/judge.py
+	$(BIN)/python bench/api.py
