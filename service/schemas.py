@@ -10,13 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from grader.guard import MAX_ANSWER_CHARS
 from grader.result import (
     GradeResult,
-    JudgeAudit,
-    MisconceptionResult,
-    NumericCheck,
-    PointResult,
-    Stage,
-    Status,
-    Versions,
 )
 from rubrics.schema import Difficulty, Kind, Rubric, Source
 
@@ -97,30 +90,11 @@ class GradeRequest(_Model):
     )
 
 
-class GradeOut(_Model):
-    """A stored grade of one answer."""
+class GradeOut(GradeResult):
+    """A stored grade of one answer: the grading result plus where and when it was stored."""
 
     id: str
     answer_id: str
-    question_id: str
-    status: Status
-    score: float | None
-    """In [0, 1]; null when unscored."""
-    unscored_reason: str | None = None
-    stages: list[Stage]
-    """Stages that ran: 'embedding' and, when a judge is configured, 'judge'."""
-    points: list[PointResult]
-    misconceptions: list[MisconceptionResult]
-    numeric: NumericCheck | None = None
-    feedback: str
-    confidence: float | None = None
-    review: bool = False
-    review_reasons: list[str] = []
-    versions: Versions
-    stage1_score: float | None = None
-    """The embedding stage's own score (equal to ``score`` when the judge did not run)."""
-    judge: JudgeAudit | None = None
-    """Stage 2 audit: model, prompt version, raw replies, voided claims, tokens, latency, cost."""
     answer: str
     """The answer as stored (normalised)."""
     created_at: datetime
@@ -143,7 +117,7 @@ class GradeOut(_Model):
             answer=answer,
             created_at=created_at,
             latency_ms=latency_ms,
-            **result.model_dump(),
+            **dict(result),
         )
 
 

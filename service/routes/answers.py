@@ -7,6 +7,7 @@ import io
 
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from grader.errors import BadEncoding, InvalidInput, NotFound, UnsupportedMediaType
 from service import grading, repository
@@ -24,6 +25,20 @@ def _visible(answer: Answer | None, principal: Principal, answer_id: str) -> Ans
     if answer is None or not (principal.can_see_everything() or answer.owner == principal.id):
         raise NotFound(f"No answer has id {answer_id!r}.")
     return answer
+
+
+async def _store_score(session: AsyncSession, answer: Answer, body: HumanScoreIn, principal: Principal) -> HumanScore:
+    """Store one validated human score; the rater defaults to the key's name."""
+    return await repository.add_human_score(
+        session,
+        answer,
+        rater=body.rater or principal.name,
+        score=body.score,
+        scale_min=body.scale_min,
+        scale_max=body.scale_max,
+        scale_step=body.scale_step,
+        created_by=principal.id,
+    )
 
 
 def _human(row: HumanScore) -> HumanScoreOut:
@@ -79,17 +94,7 @@ async def add_human_score(
     answer = await repository.get_answer(session, answer_id)
     if answer is None:
         raise NotFound(f"No answer has id {answer_id!r}.")
-    row = await repository.add_human_score(
-        session,
-        answer,
-        rater=body.rater or principal.name,
-        score=body.score,
-        scale_min=body.scale_min,
-        scale_max=body.scale_max,
-        scale_step=body.scale_step,
-        created_by=principal.id,
-    )
-    return _human(row)
+    return _human(await _store_score(session, answer, body, principal))
 
 
 @router.get(
@@ -154,15 +159,6 @@ async def import_human_scores(request: Request, session: SessionDep, principal: 
         if answer is None:
             errors.append(ImportProblem(line=line, reason=f"no answer has id {row['answer_id']!r}"))
             continue
-        await repository.add_human_score(
-            session,
-            answer,
-            rater=body.rater or principal.name,
-            score=body.score,
-            scale_min=body.scale_min,
-            scale_max=body.scale_max,
-            scale_step=body.scale_step,
-            created_by=principal.id,
-        )
+        await _store_score(session, answer, body, principal)
         imported += 1
     return ImportResult(imported=imported, errors=errors)
