@@ -120,11 +120,6 @@ class Grader:
             return self._judge_failed(rubric, stage1, exc.detail)
         return self._judged(rubric, answer, stage1, outcome, setup)
 
-    def grade_many(self, items: list[tuple[Rubric, str]]) -> list[GradeResult]:
-        """Grade many cleaned answers with one embedding call, stage 1 only (blocking; for batch workers)."""
-        stage1 = self.scorer.score_many(items)
-        return [self.from_stage1(rubric, s) for (rubric, _), s in zip(items, stage1, strict=True)]
-
     def from_stage1(self, rubric: Rubric, stage1: Stage1Result) -> GradeResult:
         """A grade from the embedding stage alone."""
         return GradeResult(

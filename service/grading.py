@@ -103,6 +103,8 @@ async def grade_stored(session: AsyncSession, rubric: Rubric, grader: Grader, st
         log.exception("grading answer %s failed", stored.id)
         result = grader.unscored(rubric, f"internal error while grading: {type(exc).__name__}: {exc}")
     latency_ms = round((time.perf_counter() - started) * 1000, 2)
+    # Every rubric version a grade used is snapshotted, so a regrade after an edit can still be explained.
+    await repository.rubric_snapshot(session, rubric)
     return await repository.store_grade(session, stored, result, latency_ms)
 
 

@@ -10,13 +10,16 @@ import httpx
 import pytest
 
 from grader.pipeline import Grader
+from rubrics.loader import RubricBank, default_bank
 from service import keys
+from service.app import create_app
 from service.auth import Role
 from service.auth_mode import AuthMode
 from service.db import make_async_engine, session_factory
 from service.settings import Settings
 from tests.conftest import LiveServer
 from tests.databases import rows
+from tests.servers import ThreadedServer
 
 QID = "vectors/07-span-dimension"
 
@@ -156,3 +159,26 @@ def test_human_scores(keyed: tuple[Settings, Clients]) -> None:
         (4, True),
     ]
     assert len(c.admin.get(path).json()) == 3
+
+
+def test_a_rubric_edit_never_changes_a_stored_grade(settings: Settings, grader: Grader) -> None:
+    original = default_bank()
+    rubric = original.get(QID)
+    assert rubric is not None
+    edited = rubric.model_copy(
+        update={"key_points": [p.model_copy(update={"weight": p.weight + 1}) for p in rubric.key_points]}
+    )
+    assert edited.version != rubric.version
+    bank = RubricBank([edited if r.id == QID else r for r in original])
+    with LiveServer(settings, grader) as server, httpx.Client(base_url=server.base_url, timeout=60) as c:
+        first = c.post("/v1/grades", json={"question_id": QID, "answer": "At most min(n, d), the rank."}).json()
+    app = create_app(settings, grader=grader, bank=bank)
+    with ThreadedServer(app) as server, httpx.Client(base_url=server.base_url, timeout=60) as c:
+        assert c.get(f"/v1/grades/{first['id']}").json() == first
+        again = c.post(f"/v1/answers/{first['answer_id']}/regrade").json()
+        history = c.get(f"/v1/answers/{first['answer_id']}").json()["grades"]
+    assert first["versions"]["rubric_version"] == rubric.version
+    assert again["versions"]["rubric_version"] == edited.version
+    assert history == [first, again]
+    versions = rows(settings.resolved_database_url(), "select version from rubric_versions order by id")
+    assert [v[0] for v in versions] == [rubric.version, edited.version]
