@@ -40,6 +40,18 @@ class JudgeSetup:
     price_output: float | None = None
 
 
+def judge_config(settings: GraderSettings) -> JudgeConfig:
+    """How the judge calls the model, as the settings say."""
+    return JudgeConfig(
+        response_format=settings.judge_response_format,
+        temperature=settings.judge_temperature,
+        samples=settings.judge_samples,
+        max_retries=settings.judge_max_retries,
+        backoff_base=settings.judge_backoff_base,
+        concurrency=settings.judge_concurrency,
+    )
+
+
 class Grader:
     """Grades answers against rubrics. One instance per process; safe to share between tasks."""
 
@@ -62,16 +74,8 @@ class Grader:
             client = OpenAIChatClient(
                 settings.judge_model, settings.judge_base_url, settings.judge_api_key, settings.judge_timeout
             )
-            judge_config = JudgeConfig(
-                response_format=settings.judge_response_format,
-                temperature=settings.judge_temperature,
-                samples=settings.judge_samples,
-                max_retries=settings.judge_max_retries,
-                backoff_base=settings.judge_backoff_base,
-                concurrency=settings.judge_concurrency,
-            )
             cache = SqliteJudgeCache(settings.judge_cache_path) if settings.judge_cache_path else MemoryJudgeCache()
-            judge = Judge(client, judge_config, cache)
+            judge = Judge(client, judge_config(settings), cache)
         setup = None
         if judge is not None:
             setup = JudgeSetup(

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from grader.embedding import SentenceTransformerEmbedder
-from grader.judge import Judge, JudgeConfig
+from grader.judge import Judge
 from grader.judge_cache import SqliteJudgeCache
 from grader.judge_reply import ResponseFormat
 from grader.openai_chat import OpenAIChatClient
-from grader.pipeline import Grader
+from grader.pipeline import Grader, judge_config
 from grader.policy import FailureMode, JudgePolicy
 from grader.result import GradeResult, Status
 from rubrics.loader import RubricBank
@@ -37,7 +37,6 @@ def make_grader(
     fake: FakeOpenAI,
     tmp_path: Path,
     *,
-    judge_config: JudgeConfig | None = None,
     cache: bool = False,
     **overrides: Any,
 ) -> Grader:
@@ -51,14 +50,7 @@ def make_grader(
         **overrides,
     )
     client = OpenAIChatClient("fake-judge-1", fake.base_url, "sk-test", settings.judge_timeout)
-    config = judge_config or JudgeConfig(
-        max_retries=settings.judge_max_retries,
-        backoff_base=0.01,
-        concurrency=settings.judge_concurrency,
-        samples=settings.judge_samples,
-        response_format=settings.judge_response_format,
-    )
-    judge = Judge(client, config, SqliteJudgeCache(tmp_path / "cache.sqlite3") if cache else None)
+    judge = Judge(client, judge_config(settings), SqliteJudgeCache(tmp_path / "cache.sqlite3") if cache else None)
     return Grader.from_settings(settings, embedder=embedder, judge=judge)
 
 
@@ -263,6 +255,7 @@ def test_self_consistency_majority_and_agreement(
     grader = make_grader(embedder, fake_openai, tmp_path, judge_samples=3, judge_temperature=0.7)
     result = grade(grader, rubric)
     assert len(fake_openai.requests) == 3
+    assert {r["temperature"] for r in fake_openai.requests} == {0.7}
     assert {p.id: p.verdict for p in result.points}["two-not-multiples"] == "met"
     # four points unanimous, one 2-of-3: (4 * 1 + 2/3) / 5
     assert result.judge is not None and result.judge.agreement == pytest.approx(round((4 + 2 / 3) / 5, 4))
