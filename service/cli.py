@@ -18,6 +18,48 @@ from service.settings import Settings, get_settings
 SCHEMA_PATH = BANK_DIR.parent / "rubric.schema.json"
 
 
+async def _batch_async(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from grader.policy import JudgePolicy
+    from service.batch_file import count_rows, run_batch
+    from service.db import make_async_engine, session_factory
+
+    overrides: dict[str, object] = {}
+    if args.stages == "embedding":
+        overrides["judge_policy"] = JudgePolicy.NEVER
+    if args.concurrency:
+        overrides["judge_concurrency"] = args.concurrency
+    grader = Grader.from_settings(settings.model_copy(update=overrides))
+    engine = make_async_engine(settings.resolved_database_url())
+    try:
+        with tqdm(total=count_rows(args.input), unit="row", desc="grading") as bar:
+            async with session_factory(engine)() as session:
+                summary = await run_batch(
+                    session, default_bank(), grader, args.input, args.out, resume=args.resume, progress=bar.update
+                )
+    finally:
+        await engine.dispose()
+    statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_status.items())) or "none"
+    print(f"graded {summary.graded} ({statuses}); errors {summary.errors}; already done {summary.skipped}")
+    print(f"results: {args.out}  errors: {args.out}.errors.jsonl")
+    return 0
+
+
+def _batch(args: argparse.Namespace, settings: Settings) -> int:
+    from service.migrate import upgrade
+
+    if args.out.suffix.lower() not in (".csv", ".jsonl") or args.input.suffix.lower() not in (".csv", ".jsonl"):
+        print("error: input and --out must end in .csv or .jsonl", file=sys.stderr)
+        return 2
+    upgrade(settings.resolved_database_url())
+    try:
+        return asyncio.run(_batch_async(args, settings))
+    except KeyboardInterrupt:
+        print("\ninterrupted: every finished chunk is saved; run again with --resume to finish", file=sys.stderr)
+        return 130
+
+
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
@@ -195,6 +237,14 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("answer", nargs="?", help="the answer text, or - (or nothing) to read standard input")
     grade.add_argument("--json", action="store_true", help="print the grade as JSON")
     grade.set_defaults(func=_grade)
+
+    batch = sub.add_parser("batch", help="grade a CSV or JSONL file of answers (question_id, answer)")
+    batch.add_argument("input", type=Path)
+    batch.add_argument("--out", type=Path, required=True, help="results file, .csv or .jsonl")
+    batch.add_argument("--resume", action="store_true", help="continue an interrupted run: skip rows already done")
+    batch.add_argument("--stages", choices=["embedding", "all"], default="all", help="embedding: never call the judge")
+    batch.add_argument("--concurrency", type=int, help="judge calls in flight (default GRADER_JUDGE_CONCURRENCY)")
+    batch.set_defaults(func=_batch)
 
     keys = sub.add_parser("keys", help="API keys (GRADER_AUTH=keys)")
     k_sub = keys.add_subparsers(dest="keys_command", required=True)
