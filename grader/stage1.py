@@ -129,13 +129,11 @@ class EmbeddingScorer:
         for i, point in enumerate(rubric.key_points):
             sim = float(per_owner[:, i].max())
             coverage = _ramp(sim, cfg.low, cfg.high)
-            value_point = numeric is not None and rv.states_value[i]
-            if numeric is not None and value_point:
-                # Embeddings cannot tell 1/3 from 1/4: the stated number decides a value-bearing point.
-                coverage = 1.0 if numeric.matched else 0.0
             best = max(sentence_rows, key=lambda r: per_owner[r, i])
             evidence = _evidence(us[best]) if coverage > 0 else None
-            if numeric is not None and numeric.matched and value_point:
+            if numeric is not None and rv.states_value[i]:
+                # Embeddings cannot tell 1/3 from 1/4: the stated number decides a value-bearing point.
+                coverage = 1.0 if numeric.matched else 0.0
                 evidence = numeric.evidence
             points.append(
                 PointResult(

@@ -103,11 +103,13 @@ async def grade_stored(session: AsyncSession, rubric: Rubric, grader: Grader, st
         log.exception("grading answer %s failed", stored.id)
         result = grader.unscored(rubric, f"internal error while grading: {type(exc).__name__}: {exc}")
     latency_ms = round((time.perf_counter() - started) * 1000, 2)
-    # Every rubric version a grade used is snapshotted, so a regrade after an edit can still be explained.
-    await repository.rubric_snapshot(session, rubric)
     return await repository.store_grade(session, stored, result, latency_ms)
 
 
 async def regrade(session: AsyncSession, bank: RubricBank, grader: Grader, answer: Answer) -> Grade:
     """A new grade for a stored answer with the current rubric and judge; earlier grades stay as they were."""
-    return await grade_stored(session, _rubric(bank, answer.question_id), grader, answer)
+    rubric = _rubric(bank, answer.question_id)
+    # The rubric may have changed since the answer was stored: snapshot the version this grade uses, so it can
+    # still be explained. (A first grade uses the snapshot stored with the answer.)
+    await repository.rubric_snapshot(session, rubric)
+    return await grade_stored(session, rubric, grader, answer)
