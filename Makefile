@@ -30,3 +30,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/embedding.py
 	$(BIN)/python bench/judge.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/batch.py

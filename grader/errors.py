@@ -6,10 +6,14 @@
     │   ├── AnswerTooLong
     │   ├── BadEncoding
     │   ├── UnsupportedMediaType
-    │   └── PayloadTooLarge
+    │   ├── PayloadTooLarge
+    │   └── InvalidDataset           an imported data set of scored answers has bad lines (each named)
     ├── NotFound
     │   ├── UnknownQuestion
-    │   └── UnknownGrade
+    │   ├── UnknownGrade
+    │   ├── UnknownBatch
+    │   ├── UnknownCalibration
+    │   └── UnknownProfile
     ├── Conflict                     the request clashes with stored state
     ├── AuthError
     │   ├── Unauthenticated
@@ -69,6 +73,12 @@ class PayloadTooLarge(InvalidInput):
     title = "Request body too large"
 
 
+class InvalidDataset(InvalidInput):
+    """A data set for calibration cannot be used; the detail names every bad line."""
+
+    title = "Invalid data set"
+
+
 class NotFound(GraderError):
     """A referenced resource does not exist (or is not visible to the caller)."""
 
@@ -85,6 +95,24 @@ class UnknownGrade(NotFound):
     """No grade has this id."""
 
     title = "Unknown grade"
+
+
+class UnknownBatch(NotFound):
+    """No batch has this id (or it is someone else's)."""
+
+    title = "Unknown batch"
+
+
+class UnknownCalibration(NotFound):
+    """No calibration run has this id."""
+
+    title = "Unknown calibration run"
+
+
+class UnknownProfile(NotFound):
+    """No calibration profile has this name."""
+
+    title = "Unknown calibration profile"
 
 
 class Conflict(GraderError):

@@ -18,6 +18,11 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 target_metadata = Base.metadata
 
 
+def _ours(name: str | None, type_: str, parent_names: object) -> bool:
+    """Leave the job queue's tables out of the comparison with our models: procrastinate defines them."""
+    return not (type_ == "table" and name is not None and name.startswith("procrastinate_"))
+
+
 def _url() -> str:
     url = config.attributes.get("database_url") or get_settings().resolved_database_url()
     return str(url)
@@ -49,6 +54,7 @@ def run_migrations_online() -> None:
             # SQLite cannot ALTER most things in place; batch mode rebuilds tables instead.
             render_as_batch=url.get_backend_name() == "sqlite",
             compare_type=True,
+            include_name=_ours,
         )
         with context.begin_transaction():
             context.run_migrations()

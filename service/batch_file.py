@@ -1,222 +1,142 @@
-"""Grade a CSV or JSONL file of answers in-process: chunked, resumable, every row graded or reported once.
+"""``grader batch``: grade a CSV or JSONL file in-process through the same batch items and chunk jobs as the API.
 
-Each input row needs ``question_id`` and ``answer`` (``answer_id`` and ``human_score`` are optional and carried
-through). Rows that cannot be graded go to ``<out>.errors.jsonl`` with their line number and reason; graded rows
-go to ``<out>`` (CSV or JSONL by extension), written and flushed chunk by chunk. ``resume`` skips every line
-already in either file, so an interrupted run (Ctrl-C or a crash) finishes only what is left.
+The file's rows are stored as a batch first (answers included), then its chunks are graded by in-process workers;
+the database, not the output file, records what is done. So an interrupted run (Ctrl-C, a crash, SIGKILL)
+resumes with ``--resume`` by grading only the items still pending, and the output files are written from the
+database at the end: every row once, graded rows in ``OUT`` and unreadable ones in ``OUT.errors.jsonl``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import csv
-import io
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from grader.errors import InvalidInput
 from grader.pipeline import Grader
 from rubrics.loader import RubricBank
-from rubrics.schema import Rubric
-from service import repository
+from service import batches
+from service.batch_input import check_file, format_of
+from service.job_queue import InProcessJobs, JobContext
+from service.tables import Batch
 
-CHUNK = 64
-OUTPUT_FIELDS = ["line", "answer_id", "question_id", "status", "score", "stage1_score", "human_score", "grade_id"]
-
-
-@dataclass(frozen=True)
-class Row:
-    """One input row, by its line number in the file."""
-
-    line: int
-    data: dict[str, Any] | None
-    problem: str | None = None
+CLI_OWNER = "cli"
+ERROR_FIELDS = ["line", "answer_id", "reason"]
 
 
 @dataclass
 class Summary:
     """Counts of one run."""
 
-    graded: int = 0
+    batch_id: str = ""
+    graded_now: int = 0
+    already_done: int = 0
     errors: int = 0
-    skipped: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
 
 
-def read_rows(path: Path) -> Iterator[Row]:
-    """Rows of a CSV or JSONL file with line numbers; undecodable or malformed lines become problems."""
-    raw_lines = path.read_bytes().split(b"\n")
-    if path.suffix.lower() == ".jsonl":
-        for number, raw in enumerate(raw_lines, start=1):
-            if not raw.strip():
-                continue
-            try:
-                data = json.loads(raw.decode("utf-8"))
-            except UnicodeDecodeError as exc:
-                yield Row(number, None, f"not valid UTF-8 (byte {exc.start})")
-                continue
-            except json.JSONDecodeError as exc:
-                yield Row(number, None, f"not valid JSON: {exc.msg}")
-                continue
-            yield Row(number, data, None) if isinstance(data, dict) else Row(number, None, "not a JSON object")
-        return
-    header: list[str] | None = None
-    for number, raw in enumerate(raw_lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            text = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r")
-        except UnicodeDecodeError as exc:
-            yield Row(number, None, f"not valid UTF-8 (byte {exc.start})")
-            continue
-        values = next(csv.reader(io.StringIO(text)))
-        if header is None:
-            header = values
-            continue
-        if len(values) != len(header):
-            yield Row(number, None, f"has {len(values)} fields, the header has {len(header)}")
-            continue
-        yield Row(number, dict(zip(header, values, strict=True)))
+def errors_path(out: Path) -> Path:
+    """Where the rows that could not be graded are reported."""
+    return out.with_name(out.name + ".errors.jsonl")
 
 
-def _done_lines(path: Path) -> set[int]:
-    """Line numbers already written to an output or errors file (a torn last line is cut off first)."""
-    if not path.exists():
-        return set()
-    content = path.read_bytes()
-    if content and not content.endswith(b"\n"):
-        content = content[: content.rfind(b"\n") + 1]
-        path.write_bytes(content)
-    done: set[int] = set()
-    if path.suffix.lower() == ".csv":
-        for record in csv.DictReader(io.StringIO(content.decode("utf-8"))):
-            done.add(int(record["line"]))
-    else:
-        for raw in content.splitlines():
-            if raw.strip():
-                done.add(int(json.loads(raw)["line"]))
-    return done
+async def _resumable(session: AsyncSession, source: Path) -> Batch | None:
+    query = (
+        select(Batch)
+        .where(Batch.owner == CLI_OWNER, Batch.source == str(source.resolve())[:500], Batch.status != "cancelled")
+        .order_by(Batch.created_at.desc())
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
 
 
-class _Writer:
-    """Appends records to a CSV or JSONL file and makes each chunk durable."""
-
-    def __init__(self, path: Path, fields: list[str]) -> None:
-        self.path = path
-        self.fields = fields
-        self.csv = path.suffix.lower() == ".csv"
-        new = not path.exists() or path.stat().st_size == 0
-        self.handle = path.open("a", encoding="utf-8", newline="")
-        if self.csv and new:
-            csv.writer(self.handle).writerow(fields)
-
-    def write(self, records: list[dict[str, Any]]) -> None:
-        for record in records:
-            if self.csv:
-                csv.writer(self.handle).writerow([record.get(f, "") for f in self.fields])
-            else:
-                self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-
-    def close(self) -> None:
-        self.handle.close()
-
-
-def _validate(row: Row, bank: RubricBank, grader: Grader) -> tuple[Rubric, str] | str:
-    if row.problem is not None or row.data is None:
-        return row.problem or "empty row"
-    missing = [c for c in ("question_id", "answer") if c not in row.data]
-    if missing:
-        return f"missing column(s): {', '.join(missing)}"
-    rubric = bank.get(str(row.data["question_id"]))
-    if rubric is None:
-        return f"unknown question {row.data['question_id']!r}"
-    try:
-        return rubric, grader.clean(str(row.data["answer"]))
-    except InvalidInput as exc:
-        return exc.detail
-
-
-async def run_batch(
-    session: AsyncSession,
-    bank: RubricBank,
+async def run_file(
+    sessions: async_sessionmaker[AsyncSession],
     grader: Grader,
+    bank: RubricBank,
     source: Path,
     out: Path,
     resume: bool = False,
+    stages: batches.Stages = "all",
     progress: Callable[[int], object] | None = None,
+    started: Callable[[int, int], object] | None = None,
 ) -> Summary:
-    """Grade every row of ``source`` not yet in ``out`` or its errors file."""
-    errors_path = out.with_name(out.name + ".errors.jsonl")
-    if not resume and (out.exists() or errors_path.exists()):
-        raise InvalidInput(f"{out} or {errors_path} exists; pass --resume to continue it, or choose another --out.")
-    done = _done_lines(out) | _done_lines(errors_path)
-    writer, errors = _Writer(out, OUTPUT_FIELDS), _Writer(errors_path, ["line", "reason"])
-    summary = Summary()
-    pending: list[tuple[Row, Rubric, str]] = []
+    """Grade every row of ``source`` (or, resuming, what an earlier run left) and write the results."""
+    fmt = format_of(source.name)
+    if fmt is None or format_of(out.name) is None:
+        raise InvalidInput("The input and --out must end in .csv or .jsonl.")
+    async with sessions() as session:
+        batch = await _resumable(session, source) if resume else None
+        if resume and batch is None:
+            raise InvalidInput(f"There is no earlier run of {source} to resume; run it without --resume.")
+        if batch is None:
+            if out.exists() or errors_path(out).exists():
+                raise InvalidInput(f"{out} or {errors_path(out)} exists; pass --resume to finish that run.")
+            rows = check_file(source.read_bytes(), fmt, bank, grader)
+            batch = await batches.create_batch(session, bank, rows, CLI_OWNER, str(source.resolve()), stages)
+        chunks = await batches.pending_chunks(session, batch.id)
+        before = await batches.progress(session, batch)
+    summary = Summary(batch_id=batch.id, already_done=before.by_state["graded"])
+    if started:
+        started(batch.total, batch.total - before.by_state["pending"])
 
-    async def flush() -> None:
-        if not pending:
-            return
-        # Answers are stored before they are graded, as everywhere else.
-        stored = [await repository.store_answer(session, r, a, owner="batch") for _, r, a in pending]
-        stage1 = await asyncio.to_thread(grader.scorer.score_many, [(r, a) for _, r, a in pending])
-        results = await asyncio.gather(
-            *(grader.after_stage1(r, a, s) for (_, r, a), s in zip(pending, stage1, strict=True))
-        )
-        records = []
-        for (row, rubric, _), answer, result in zip(pending, stored, results, strict=True):
-            grade = await repository.store_grade(session, answer, result, latency_ms=None)
-            assert row.data is not None
-            records.append(
-                {
-                    "line": row.line,
-                    "answer_id": row.data.get("answer_id") or answer.id,
-                    "question_id": rubric.id,
-                    "status": result.status.value,
-                    "score": result.score,
-                    "stage1_score": result.stage1_score,
-                    "human_score": row.data.get("human_score"),
-                    "grade_id": grade.id,
-                }
-            )
-            summary.by_status[result.status.value] = summary.by_status.get(result.status.value, 0) + 1
-        writer.write(records)
-        summary.graded += len(records)
+    context = JobContext(sessions, grader, bank)
+
+    async def run(batch_id: str, chunk: int) -> int:
+        graded = await context.run(batch_id, chunk)
+        summary.graded_now += graded
         if progress:
-            progress(len(records))
-        pending.clear()
+            progress(graded)
+        return graded
 
+    # Two chunk workers: one chunk's database writes and judge calls overlap the next chunk's model call.
+    jobs = InProcessJobs(run, workers=2)
+    jobs.start()
     try:
-        for row in read_rows(source):
-            if row.line in done:
-                summary.skipped += 1
-                continue
-            checked = _validate(row, bank, grader)
-            if isinstance(checked, str):
-                errors.write([{"line": row.line, "reason": checked}])
-                summary.errors += 1
-                if progress:
-                    progress(1)
-                continue
-            pending.append((row, *checked))
-            if len(pending) >= CHUNK:
-                await flush()
-        await flush()
+        await jobs.enqueue(batch.id, chunks)
+        await jobs.drain()
     finally:
-        writer.close()
-        errors.close()
+        await jobs.stop()
+
+    async with sessions() as session:
+        after = await batches.progress(session, batch)
+        summary.errors, summary.by_status = after.by_state["error"], after.by_status
+        await write_results(session, batch.id, out)
     return summary
 
 
-def count_rows(path: Path) -> int:
-    """Number of data rows (for the progress bar's total)."""
-    lines = [line for line in path.read_bytes().split(b"\n") if line.strip()]
-    return len(lines) - (1 if path.suffix.lower() == ".csv" and lines else 0)
+async def write_results(session: AsyncSession, batch_id: str, out: Path) -> None:
+    """Write graded rows to ``out`` and the others to its errors file, each replaced atomically."""
+    is_csv = format_of(out.name) == "csv"
+    graded_tmp = out.with_name(out.name + ".partial")
+    errors_tmp = errors_path(out).with_name(errors_path(out).name + ".partial")
+    with graded_tmp.open("w", encoding="utf-8", newline="") as graded, errors_tmp.open("w", encoding="utf-8") as bad:
+        writer = csv.DictWriter(graded, fieldnames=batches.RESULT_FIELDS) if is_csv else None
+        if writer:
+            writer.writeheader()
+        async for page in batches.results(session, batch_id):
+            for record in page:
+                if record["state"] == "error":
+                    bad.write(
+                        _json({"line": record["line"], "answer_id": record["answer_id"], "reason": record["error"]})
+                    )
+                elif writer:
+                    writer.writerow(record)
+                else:
+                    graded.write(_json(record))
+        for handle in (graded, bad):
+            handle.flush()
+            os.fsync(handle.fileno())
+    graded_tmp.replace(out)
+    errors_tmp.replace(errors_path(out))
+
+
+def _json(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False) + "\n"

@@ -1,9 +1,10 @@
-"""The ``grader`` command line: serve, grade, db, rubrics."""
+"""The ``grader`` command line: serve, grade, batch, worker, calibrate, keys, db, rubrics."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -18,46 +19,153 @@ from service.settings import Settings, get_settings
 SCHEMA_PATH = BANK_DIR.parent / "rubric.schema.json"
 
 
+def _batch_grader(settings: Settings, stages: str, concurrency: int | None) -> Grader:
+    from grader.policy import JudgePolicy
+
+    overrides: dict[str, object] = {}
+    if stages == "embedding":
+        overrides["judge_policy"] = JudgePolicy.NEVER
+    if concurrency:
+        overrides["judge_concurrency"] = concurrency
+    return Grader.from_settings(settings.model_copy(update=overrides))
+
+
 async def _batch_async(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from grader.policy import JudgePolicy
-    from service.batch_file import count_rows, run_batch
+    from service.batch_file import errors_path, run_file
     from service.db import make_async_engine, session_factory
 
-    overrides: dict[str, object] = {}
-    if args.stages == "embedding":
-        overrides["judge_policy"] = JudgePolicy.NEVER
-    if args.concurrency:
-        overrides["judge_concurrency"] = args.concurrency
-    grader = Grader.from_settings(settings.model_copy(update=overrides))
+    grader = _batch_grader(settings, args.stages, args.concurrency)
     engine = make_async_engine(settings.resolved_database_url())
+    bar = tqdm(unit="answer", desc="grading", dynamic_ncols=True)
+
+    def started(total: int, done: int) -> None:
+        bar.reset(total=total)
+        bar.update(done)
+
     try:
-        with tqdm(total=count_rows(args.input), unit="row", desc="grading") as bar:
-            async with session_factory(engine)() as session:
-                summary = await run_batch(
-                    session, default_bank(), grader, args.input, args.out, resume=args.resume, progress=bar.update
-                )
+        summary = await run_file(
+            session_factory(engine),
+            grader,
+            default_bank(),
+            args.input,
+            args.out,
+            resume=args.resume,
+            stages=args.stages,
+            progress=bar.update,
+            started=started,
+        )
     finally:
+        bar.close()
         await engine.dispose()
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_status.items())) or "none"
-    print(f"graded {summary.graded} ({statuses}); errors {summary.errors}; already done {summary.skipped}")
-    print(f"results: {args.out}  errors: {args.out}.errors.jsonl")
+    print(
+        f"batch {summary.batch_id}: graded {summary.graded_now} now, {summary.already_done} earlier ({statuses}); "
+        f"rows with errors {summary.errors}"
+    )
+    print(f"results: {args.out}  errors: {errors_path(args.out)}")
     return 0
 
 
 def _batch(args: argparse.Namespace, settings: Settings) -> int:
     from service.migrate import upgrade
 
-    if args.out.suffix.lower() not in (".csv", ".jsonl") or args.input.suffix.lower() not in (".csv", ".jsonl"):
-        print("error: input and --out must end in .csv or .jsonl", file=sys.stderr)
-        return 2
     upgrade(settings.resolved_database_url())
     try:
         return asyncio.run(_batch_async(args, settings))
     except KeyboardInterrupt:
         print("\ninterrupted: every finished chunk is saved; run again with --resume to finish", file=sys.stderr)
         return 130
+
+
+async def _worker_async(args: argparse.Namespace, settings: Settings) -> int:
+    from service.db import make_async_engine, session_factory
+    from service.job_queue import JobContext, QueueJobs, make_queue_app, requeue_unfinished, run_worker
+
+    url = settings.resolved_database_url()
+    engine = make_async_engine(url)
+    app = make_queue_app(url)
+    grader = Grader.from_settings(settings)
+    context = JobContext(session_factory(engine), grader, default_bank())
+    # Load the model and embed every rubric before taking jobs, so no chunk pays for it.
+    await asyncio.to_thread(grader.scorer.warm, list(context.bank))
+    try:
+        async with app.open_async():
+            # A batch stored by a service that died before handing its chunks to the queue.
+            await requeue_unfinished(context.sessions, QueueJobs(app), never_enqueued_only=True)
+        await run_worker(
+            app, context, concurrency=args.concurrency, heartbeat=args.heartbeat, stalled_after=args.stalled_after
+        )
+    finally:
+        await engine.dispose()
+    return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from service.migrate import upgrade
+
+    if not settings.resolved_database_url().startswith("postgresql"):
+        print(
+            "error: grader worker needs GRADER_DATABASE_URL on PostgreSQL; on the SQLite default the service "
+            "grades batches in-process",
+            file=sys.stderr,
+        )
+        return 2
+    upgrade(settings.resolved_database_url())
+    with contextlib.suppress(KeyboardInterrupt):
+        return asyncio.run(_worker_async(args, settings))
+    return 130
+
+
+async def _calibrate_async(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from eval.calibrate import Options, calibrate
+    from eval.dataset import load_dataset
+    from eval.report import headline, render, write
+    from eval.scale import Scale
+    from service import calibrations
+    from service.db import make_async_engine, session_factory
+
+    options = Options(method=args.method, cv=args.cv, bootstrap=args.bootstrap)
+    dataset = load_dataset(args.data, Scale.parse(args.scale), limit=args.limit)
+    store = args.store or args.profile is not None
+    engine = make_async_engine(settings.resolved_database_url()) if store else None
+    try:
+        if engine is not None and args.profile is not None:
+            async with session_factory(engine)() as session:
+                await calibrations.ensure_profile_name_free(session, args.profile)  # before minutes of grading
+        grader = _batch_grader(settings, args.stages, None)
+        with tqdm(total=len(dataset.items), unit="answer", desc="grading", dynamic_ncols=True) as bar:
+            calibration = await calibrate(dataset, grader, options, args.stages, bar.update)
+        rendered = await asyncio.to_thread(render, calibration)
+        written = write(rendered, args.out)
+        print(headline(rendered.report))
+        print(f"wrote {', '.join(str(p) for p in written)}")
+        if engine is not None:
+            async with session_factory(engine)() as session:
+                row, saved = await calibrations.store(
+                    session,
+                    calibration,
+                    rendered,
+                    name=args.name or args.data.name,
+                    created_by="cli",
+                    profile=args.profile,
+                )
+            print(f"stored calibration run {row.id}" + (f" and profile {saved.name!r}" if saved else ""))
+    finally:
+        if engine is not None:
+            await engine.dispose()
+    return 0
+
+
+def _calibrate(args: argparse.Namespace, settings: Settings) -> int:
+    from service.migrate import upgrade
+
+    if args.store or args.profile is not None:
+        upgrade(settings.resolved_database_url())
+    return asyncio.run(_calibrate_async(args, settings))
 
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -241,10 +349,39 @@ def build_parser() -> argparse.ArgumentParser:
     batch = sub.add_parser("batch", help="grade a CSV or JSONL file of answers (question_id, answer)")
     batch.add_argument("input", type=Path)
     batch.add_argument("--out", type=Path, required=True, help="results file, .csv or .jsonl")
-    batch.add_argument("--resume", action="store_true", help="continue an interrupted run: skip rows already done")
+    batch.add_argument("--resume", action="store_true", help="finish an interrupted run of this input file")
     batch.add_argument("--stages", choices=["embedding", "all"], default="all", help="embedding: never call the judge")
     batch.add_argument("--concurrency", type=int, help="judge calls in flight (default GRADER_JUDGE_CONCURRENCY)")
     batch.set_defaults(func=_batch)
+
+    worker = sub.add_parser("worker", help="grade batch chunk jobs from the PostgreSQL queue (run any number)")
+    worker.add_argument("--concurrency", type=int, default=1, help="chunk jobs at once in this process")
+    worker.add_argument("--heartbeat", type=float, default=10.0, help="seconds between liveness heartbeats")
+    worker.add_argument(
+        "--stalled-after", type=float, default=30.0, help="retry the jobs of a worker silent this many seconds"
+    )
+    worker.set_defaults(func=_worker)
+
+    calibrate = sub.add_parser(
+        "calibrate", help="agreement with human scores, a mapping onto their scale, and a JSON + HTML report"
+    )
+    calibrate.add_argument(
+        "data",
+        type=Path,
+        help="JSONL or CSV: question_id, question, reference_answer, answer, "
+        "human_scores and/or score (optional key_points, max_score)",
+    )
+    calibrate.add_argument("--scale", required=True, help="the human scores' scale MIN:MAX:STEP, e.g. 0:5:0.5")
+    calibrate.add_argument("--cv", type=int, default=5, help="folds of the cross-validation grouped by question")
+    calibrate.add_argument("--out", type=Path, required=True, help="directory for report.json, report.html, PNGs")
+    calibrate.add_argument("--method", choices=["isotonic", "linear"], default="isotonic", help="monotone mapping")
+    calibrate.add_argument("--stages", choices=["embedding", "all"], default="all", help="embedding: never the judge")
+    calibrate.add_argument("--bootstrap", type=int, default=1000, help="question resamples for 95%% intervals")
+    calibrate.add_argument("--limit", type=int, help="only the first N answers (a quick look at a big file)")
+    calibrate.add_argument("--store", action="store_true", help="also store the run in the database")
+    calibrate.add_argument("--profile", help="store the mapping as this named profile (implies --store)")
+    calibrate.add_argument("--name", help="the stored run's name (default: the data file's name)")
+    calibrate.set_defaults(func=_calibrate)
 
     keys = sub.add_parser("keys", help="API keys (GRADER_AUTH=keys)")
     k_sub = keys.add_subparsers(dest="keys_command", required=True)

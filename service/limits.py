@@ -14,20 +14,25 @@ class _TooLarge(Exception):
 
 
 class BodySizeLimit:
-    """Answer 413 problem+json when a request body exceeds ``max_bytes`` (by header or by counting)."""
+    """Answer 413 problem+json when a request body exceeds ``max_bytes`` (by header or by counting).
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    ``larger`` raises the limit for exact paths that take files (batch uploads).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
         headers = dict(scope.get("headers", []))
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, send, limit)
             return
         seen = 0
         started = False
@@ -37,7 +42,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     raise _TooLarge
             return message
 
@@ -51,15 +56,15 @@ class BodySizeLimit:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._refuse(scope, send)
+                await self._refuse(scope, send, limit)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
         body = json.dumps(
             {
                 "type": "about:blank",
                 "title": "Request body too large",
                 "status": 413,
-                "detail": f"The request body exceeds {self.max_bytes:,} bytes.",
+                "detail": f"The request body exceeds {limit:,} bytes.",
                 "instance": scope.get("path", ""),
             }
         ).encode()

@@ -107,6 +107,12 @@ async def list_grades(
     return list((await session.execute(query)).scalars()), int(total)
 
 
+async def answered_question_ids(session: AsyncSession, owner: str) -> set[str]:
+    """Ids of the questions this owner has stored an answer to."""
+    query = select(Answer.question_id).where(Answer.owner == owner).distinct()
+    return set((await session.execute(query)).scalars())
+
+
 async def add_human_score(
     session: AsyncSession,
     answer: Answer,
@@ -134,12 +140,12 @@ async def add_human_score(
     return row
 
 
-async def store_grade(session: AsyncSession, answer: Answer, result: GradeResult, latency_ms: float | None) -> Grade:
-    """Insert a grade for a stored answer and commit."""
+def grade_row(answer_id: str, result: GradeResult, latency_ms: float | None) -> Grade:
+    """A new grade row for a stored answer (not yet added to a session)."""
     versions = result.versions
-    grade = Grade(
+    return Grade(
         id=new_id(),
-        answer_id=answer.id,
+        answer_id=answer_id,
         status=result.status.value,
         score=result.score,
         unscored_reason=result.unscored_reason,
@@ -151,6 +157,11 @@ async def store_grade(session: AsyncSession, answer: Answer, result: GradeResult
         prompt_version=versions.prompt_version,
         latency_ms=latency_ms,
     )
+
+
+async def store_grade(session: AsyncSession, answer: Answer, result: GradeResult, latency_ms: float | None) -> Grade:
+    """Insert a grade for a stored answer and commit."""
+    grade = grade_row(answer.id, result, latency_ms)
     grade.answer = answer
     session.add(grade)
     await session.commit()

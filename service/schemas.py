@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -90,6 +90,24 @@ class GradeRequest(_Model):
     )
 
 
+class ScaleOut(_Model):
+    """A human scoring scale."""
+
+    min: float
+    max: float
+    step: float
+
+
+class CalibratedScore(_Model):
+    """A grade's score mapped onto a human scale by a calibration profile."""
+
+    profile: str
+    """The profile's name."""
+    score: float | None
+    """On the profile's scale, snapped to its step; None when the grade is unscored."""
+    scale: ScaleOut
+
+
 class GradeOut(GradeResult):
     """A stored grade of one answer: the grading result plus where and when it was stored."""
 
@@ -99,6 +117,8 @@ class GradeOut(GradeResult):
     """The answer as stored (normalised)."""
     created_at: datetime
     latency_ms: float | None = None
+    calibrated: CalibratedScore | None = None
+    """With ``?profile=NAME``: the score mapped onto that profile's human scale (``score`` itself stays raw)."""
 
     @classmethod
     def of(
@@ -211,3 +231,103 @@ class ImportResult(_Model):
 
     imported: int
     errors: list[ImportProblem]
+
+
+class BatchOut(_Model):
+    """A batch of answers from a file and where its grading stands."""
+
+    id: str
+    source: str
+    """The uploaded file's name."""
+    stages: str
+    """embedding (stage 1 only) or all (the judge too, when one is configured)."""
+    status: str
+    """queued, running, done or cancelled."""
+    total: int
+    """Rows in the file."""
+    counts: dict[str, int]
+    """Rows by state: pending, graded, error (could not be graded; see the results), cancelled."""
+    statuses: dict[str, int]
+    """Graded rows by grade status: scored, scored_stage1_fallback, unscored."""
+    rate_per_s: float | None
+    """Rows graded per second since the batch was queued."""
+    eta_s: float | None
+    """Seconds left at that rate."""
+    created_at: datetime
+    enqueued_at: datetime | None
+    finished_at: datetime | None
+    results: str
+    """Where to download the results (?format=csv|jsonl)."""
+
+
+class BatchList(_Model):
+    """One page of batches, newest first."""
+
+    items: list[BatchOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class CalibrationFigures(_Model):
+    """Headline agreement of a calibration run: the grader's mapped, out-of-fold scores against the humans'."""
+
+    n: int | None = None
+    """Answers compared."""
+    pearson: float | None = None
+    spearman: float | None = None
+    qwk: float | None = None
+    """Quadratic-weighted kappa on the scale's steps."""
+    rmse: float | None = None
+    mae: float | None = None
+    exact: float | None = None
+    """Share of answers on exactly the human's step."""
+    bias: float | None = None
+    """Mean of grader minus human."""
+
+
+class CalibrationSummary(_Model):
+    """A stored calibration run, without its full report."""
+
+    id: str
+    name: str
+    created_at: datetime
+    created_by: str
+    scale: ScaleOut
+    n: int
+    """Answers scored and compared."""
+    method: str
+    """isotonic or linear."""
+    stages: list[str]
+    """The grading stages that ran."""
+    profile: str | None
+    """The profile this run stored, if any."""
+    overall: CalibrationFigures
+
+
+class CalibrationRunOut(CalibrationSummary):
+    """A stored calibration run with its full JSON report (the HTML is at ``report.html``)."""
+
+    report: dict[str, Any]
+
+
+class CalibrationList(_Model):
+    """One page of calibration runs, newest first."""
+
+    items: list[CalibrationSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class ProfileOut(_Model):
+    """A named mapping from grades in [0, 1] onto a human scale; apply it with ``?profile=NAME`` on grades."""
+
+    name: str
+    method: str
+    scale: ScaleOut
+    run_id: str
+    """The calibration run that fitted it."""
+    created_at: datetime
+    mapping: dict[str, Any]
+    """Knots ``x`` (raw score) -> ``y`` (scale), linear in between, clipped to the scale and snapped to its step."""

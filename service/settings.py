@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -34,6 +35,11 @@ class Settings(GraderSettings):
     """open: no keys (the embedded default, loopback only) | keys: every request needs a Bearer API key."""
     allow_open_network: bool = False
     """Allow ``grader serve`` to bind a non-loopback interface while auth is open (anyone could then grade)."""
+    max_batch_bytes: int = 64 * 1_048_576
+    """Largest batch file accepted by ``POST /v1/batches``, in bytes."""
+    batch_runner: Literal["auto", "in-process", "queue"] = "auto"
+    """Who grades batch chunks: ``in-process`` (asyncio workers in the service), ``queue`` (procrastinate jobs on
+    PostgreSQL for ``grader worker`` processes), ``auto`` = queue on PostgreSQL, in-process on SQLite."""
     warm_on_start: bool = True
     """Load the embedding model and embed every rubric in the background when the service starts."""
 
@@ -43,6 +49,13 @@ class Settings(GraderSettings):
         if self.judge_cache_path is None:
             self.judge_cache_path = self.data_dir / "judge-cache.sqlite3"
         return self
+
+    def uses_queue(self) -> bool:
+        """Whether batch chunks go to the PostgreSQL job queue rather than in-process workers."""
+        postgres = self.resolved_database_url().startswith("postgresql")
+        if self.batch_runner == "queue" and not postgres:
+            raise ValueError("GRADER_BATCH_RUNNER=queue needs GRADER_DATABASE_URL on PostgreSQL")
+        return self.batch_runner == "queue" or (self.batch_runner == "auto" and postgres)
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the SQLite file in ``data_dir``."""

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from grader.pipeline import Grader
 from rubrics.loader import RubricBank
+from service.job_queue import ChunkJobs
 from service.observability import Metrics
 from service.settings import Settings
 
@@ -23,6 +24,8 @@ class AppState:
     bank: RubricBank
     grader: Grader
     metrics: Metrics
+    jobs: ChunkJobs
+    """Where batch chunk jobs go: in-process workers or the PostgreSQL queue."""
     warm_up: asyncio.Task[None] | None = None
     """Background embedding of every rubric at start; the service is ready once it is done."""
 

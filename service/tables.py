@@ -141,3 +141,89 @@ class Grade(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     answer: Mapped[Answer] = relationship(back_populates="grades")
+
+
+class Batch(Base):
+    """An uploaded file of answers, graded in chunks by jobs; its items say what is done."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(32), index=True)
+    source: Mapped[str] = mapped_column(String(500))
+    """The uploaded file's name (or the input path, for the CLI)."""
+    stages: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    """queued, running, done or cancelled."""
+    total: Mapped[int] = mapped_column(Integer)
+    chunks: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    enqueued_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When its chunk jobs were handed to the queue; a batch stored but never enqueued is enqueued again."""
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class BatchItem(Base):
+    """One input row of a batch: stored as soon as the file is accepted, then graded exactly once or reported."""
+
+    __tablename__ = "batch_items"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "line"),
+        Index("ix_batch_items_batch_chunk", "batch_id", "chunk"),
+        Index("ix_batch_items_batch_state", "batch_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
+    line: Mapped[int] = mapped_column(Integer)
+    chunk: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    """pending, graded, error or cancelled."""
+    question_id: Mapped[str | None] = mapped_column(String(120))
+    answer_id: Mapped[str | None] = mapped_column(ForeignKey("answers.id", ondelete="SET NULL"))
+    """The stored answer (rows that could not be read have none)."""
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    """The row's own ``answer_id`` column, carried through to the results."""
+    human_score: Mapped[str | None] = mapped_column(String(50))
+    error: Mapped[str | None] = mapped_column(Text)
+    grade_id: Mapped[str | None] = mapped_column(ForeignKey("grades.id", ondelete="SET NULL"))
+    graded_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class CalibrationRun(Base):
+    """One calibration of the grader against a human-scored data set: its report, as JSON and as HTML."""
+
+    __tablename__ = "calibration_runs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(32))
+    """Id of the API key that ran it ('cli' from the command line)."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    scale_min: Mapped[float] = mapped_column(Float)
+    scale_max: Mapped[float] = mapped_column(Float)
+    scale_step: Mapped[float] = mapped_column(Float)
+    n: Mapped[int] = mapped_column(Integer)
+    """Answers scored and compared (unscored ones are counted in the report, not here)."""
+    method: Mapped[str] = mapped_column(String(16))
+    stages: Mapped[str] = mapped_column(String(32))
+    report: Mapped[dict[str, Any]]
+    html: Mapped[str] = mapped_column(Text)
+    """The self-contained HTML report (figures embedded)."""
+
+
+class CalibrationProfile(Base):
+    """A named mapping from grades in [0, 1] onto a human scale, fitted by a calibration run; never edited."""
+
+    __tablename__ = "calibration_profiles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    method: Mapped[str] = mapped_column(String(16))
+    mapping: Mapped[dict[str, Any]]
+    """``eval.mapping.Mapping.to_dict()``: method, scale and knots."""
+    scale_min: Mapped[float] = mapped_column(Float)
+    scale_max: Mapped[float] = mapped_column(Float)
+    scale_step: Mapped[float] = mapped_column(Float)
+    run_id: Mapped[str] = mapped_column(ForeignKey("calibration_runs.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -182,3 +182,18 @@ def test_a_rubric_edit_never_changes_a_stored_grade(settings: Settings, grader: 
     assert history == [first, again]
     versions = rows(settings.resolved_database_url(), "select version from rubric_versions order by id")
     assert [v[0] for v in versions] == [rubric.version, edited.version]
+
+
+def test_batches_are_their_owners(keyed: tuple[Settings, Clients]) -> None:
+    _, c = keyed
+    body = f'{{"question_id": "{QID}", "answer": "The rank."}}\n'.encode()
+    created = c.alice.post("/v1/batches", params={"stages": "embedding"}, files={"file": ("a.jsonl", body)})
+    assert created.status_code == 201, created.text
+    batch_id = created.json()["id"]
+    assert c.nobody.get(f"/v1/batches/{batch_id}").status_code == 401
+    for path in (f"/v1/batches/{batch_id}", f"/v1/batches/{batch_id}/results"):
+        assert c.bob.get(path).status_code == 404
+    assert c.bob.post(f"/v1/batches/{batch_id}/cancel").status_code == 404
+    assert c.bob.get("/v1/batches").json()["total"] == 0
+    assert c.rater.get(f"/v1/batches/{batch_id}").status_code == 200
+    assert [b["id"] for b in c.alice.get("/v1/batches").json()["items"]] == [batch_id]

@@ -1,21 +1,17 @@
-"""`grader batch` on a file: bad rows reported by line, interrupted runs resume, every row exactly once."""
+"""`grader batch` on a file: bad rows reported by line, a killed run resumes, every row exactly once."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
-import pytest
-
-from grader.pipeline import Grader
 from rubrics.loader import RubricBank
-from service.batch_file import CHUNK, run_batch
-from service.db import make_async_engine, session_factory
-from service.settings import Settings
+from service.batches import CHUNK
 from tests.databases import rows
 
 GRADER = str(Path(os.environ.get("VIRTUAL_ENV", Path(__file__).resolve().parents[1] / ".venv")) / "bin" / "grader")
@@ -57,8 +53,9 @@ def test_cli_batch_reports_bad_rows_by_line(tmp_path: Path, bank: RubricBank) ->
         timeout=600,
     )
     assert run.returncode == 0, run.stderr
-    assert f"graded {valid} (scored {valid}); errors 4; already done 0" in run.stdout
+    assert f"graded {valid} now, 0 earlier (scored {valid}); rows with errors 4" in run.stdout
     graded = [json.loads(line) for line in out.read_text().splitlines()]
+    assert all(g["state"] == "graded" and g["status"] == "scored" and 0 <= g["score"] <= 1 for g in graded)
     assert sorted(g["line"] for g in graded) == [i for i in range(1, 21) if i not in BAD and i != 15]
     errors = {
         e["line"]: e["reason"] for e in map(json.loads, (tmp_path / "out.jsonl.errors.jsonl").read_text().splitlines())
@@ -71,34 +68,50 @@ def test_cli_batch_reports_bad_rows_by_line(tmp_path: Path, bank: RubricBank) ->
     assert again.returncode == 2 and "--resume" in again.stderr
 
 
-def test_interrupted_batch_resumes_and_grades_every_row_once(
-    tmp_path: Path, settings: Settings, grader: Grader, bank: RubricBank
+def _count(url: str, sql: str) -> int:
+    return int(rows(url, sql)[0][0])
+
+
+def test_batch_killed_mid_run_resumes_and_grades_every_row_once(
+    tmp_path: Path, database_url: str, bank: RubricBank
 ) -> None:
+    """SIGKILL the CLI after its first chunk is committed, resume, and find every row exactly once."""
     source, out = tmp_path / "in.jsonl", tmp_path / "out.csv"
-    valid = _write_input(source, bank, CHUNK + 30)
+    valid = _write_input(source, bank, 3 * CHUNK + 10)
+    env = {**os.environ, "GRADER_DATA_DIR": str(tmp_path), "GRADER_DATABASE_URL": database_url, "HF_HUB_OFFLINE": "1"}
+    command = [GRADER, "batch", str(source), "--out", str(out), "--stages", "embedding"]
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    graded_items = "select count(*) from batch_items where state = 'graded'"
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and first.poll() is None:
+            if _has_tables(database_url) and _count(database_url, graded_items) >= CHUNK:
+                break
+            time.sleep(0.2)
+        assert first.poll() is None, "the first run finished before it could be killed"
+        first.send_signal(signal.SIGKILL)
+    finally:
+        first.wait()
+    done_before = _count(database_url, graded_items)
+    assert CHUNK <= done_before < valid and not out.exists()
 
-    class Interrupted(Exception):
-        pass
-
-    def stop_after_first_chunk(advance: int) -> None:
-        if advance == CHUNK:  # a whole chunk was graded and written (bad rows advance the bar one by one)
-            raise Interrupted
-
-    async def run(resume: bool, progress: object = None) -> object:
-        engine = make_async_engine(settings.resolved_database_url())
-        try:
-            async with session_factory(engine)() as session:
-                return await run_batch(session, bank, grader, source, out, resume=resume, progress=progress)  # type: ignore[arg-type]
-        finally:
-            await engine.dispose()
-
-    with pytest.raises(Interrupted):
-        asyncio.run(run(False, stop_after_first_chunk))
-    with out.open("a") as handle:
-        handle.write("999,torn-line-from-a-crash")  # a crash mid-write leaves half a line
-    summary = asyncio.run(run(True))
+    again = subprocess.run([*command, "--resume"], capture_output=True, text=True, env=env, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert f"graded {valid - done_before} now, {done_before} earlier" in again.stdout
     lines = [int(r["line"]) for r in csv.DictReader(out.open())]
     assert len(lines) == len(set(lines)) == valid
-    assert summary.skipped == CHUNK + 4 and summary.graded == valid - CHUNK  # type: ignore[attr-defined]
-    grades = rows(settings.resolved_database_url(), "select count(*) from grades")[0][0]
-    assert grades == valid
+    assert _count(database_url, "select count(*) from grades") == valid
+    assert _count(database_url, "select count(*) from answers") == valid  # stored once, at the start
+    assert _count(database_url, "select count(*) from batch_items where state = 'graded' and grade_id is null") == 0
+    errors = [json.loads(x)["line"] for x in (tmp_path / "out.csv.errors.jsonl").read_text().splitlines()]
+    assert sorted(errors) == [5, 9, 12, 15]
+    nothing_left = subprocess.run([*command, "--resume"], capture_output=True, text=True, env=env, timeout=600)
+    assert nothing_left.returncode == 0 and f"graded 0 now, {valid} earlier" in nothing_left.stdout
+
+
+def _has_tables(url: str) -> bool:
+    try:
+        _count(url, "select count(*) from batch_items")
+    except Exception:  # the run has not migrated the database yet
+        return False
+    return True

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Query
 
 from grader.errors import UnknownQuestion
 from rubrics.schema import Difficulty
-from service.auth import get_principal
-from service.deps import BankDep
+from service import repository
+from service.auth import PrincipalDep, get_principal
+from service.deps import BankDep, SessionDep
 from service.problems import responses
 from service.schemas import QuestionDetail, QuestionList, QuestionSummary
 
@@ -17,21 +18,29 @@ router = APIRouter(prefix="/v1/questions", tags=["questions"], dependencies=[Dep
 
 
 @router.get("", response_model=QuestionList, responses=responses(401, 422))
-def list_questions(
+async def list_questions(
     bank: BankDep,
+    session: SessionDep,
+    principal: PrincipalDep,
     topic: Annotated[str | None, Query(description="Topic slug, e.g. 'vectors'.")] = None,
     difficulty: Annotated[Difficulty | None, Query()] = None,
     practice: Annotated[bool | None, Query(description="Only questions offered (or not) for practice.")] = None,
+    answered: Annotated[
+        bool | None, Query(description="Only questions the caller has (or has not) submitted an answer to.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> QuestionList:
-    """List questions, filtered by topic and difficulty, in bank order."""
+    """List questions, filtered by topic, difficulty and whether the caller answered them, in bank order."""
+    # "The caller" is the owner its answers are stored under, whatever its role: staff filter their own answers too.
+    mine = await repository.answered_question_ids(session, principal.id) if answered is not None else set()
     matches = [
         r
         for r in bank
         if (topic is None or r.topic == topic)
         and (difficulty is None or r.difficulty is difficulty)
         and (practice is None or r.practice == practice)
+        and (answered is None or (r.id in mine) == answered)
     ]
     page = matches[offset : offset + limit]
     return QuestionList(items=[QuestionSummary.of(r) for r in page], total=len(matches), limit=limit, offset=offset)
