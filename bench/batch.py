@@ -101,8 +101,11 @@ def postgres(workers: int, grader: Grader, content: bytes, work: Path) -> float:
     with postgres_database() as url:
         upgrade(url)
         env = {**os.environ, "GRADER_DATABASE_URL": url, "GRADER_DATA_DIR": str(work)}
+        threads = str(max(1, (os.cpu_count() or 1) // workers))  # workers on one machine share its cores
         procs = [
-            subprocess.Popen([GRADER, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.Popen(
+                [GRADER, "worker", "--threads", threads], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             for _ in range(workers)
         ]
         try:

@@ -23,9 +23,10 @@ from grader.errors import InvalidInput
 from grader.pipeline import Grader
 from rubrics.loader import RubricBank
 from service import batches
-from service.batch_input import check_file, format_of
+from service.batch_input import check_file
 from service.job_queue import InProcessJobs, JobContext
 from service.tables import Batch
+from service.uploads import format_of
 
 CLI_OWNER = "cli"
 ERROR_FIELDS = ["line", "answer_id", "reason"]
@@ -67,6 +68,7 @@ async def run_file(
     stages: batches.Stages = "all",
     progress: Callable[[int], object] | None = None,
     started: Callable[[int, int], object] | None = None,
+    chunk_size: int = batches.DEFAULT_CHUNK,
 ) -> Summary:
     """Grade every row of ``source`` (or, resuming, what an earlier run left) and write the results."""
     fmt = format_of(source.name)
@@ -80,7 +82,9 @@ async def run_file(
             if out.exists() or errors_path(out).exists():
                 raise InvalidInput(f"{out} or {errors_path(out)} exists; pass --resume to finish that run.")
             rows = check_file(source.read_bytes(), fmt, bank, grader)
-            batch = await batches.create_batch(session, bank, rows, CLI_OWNER, str(source.resolve()), stages)
+            batch = await batches.create_batch(
+                session, bank, rows, CLI_OWNER, str(source.resolve()), stages, chunk_size
+            )
         chunks = await batches.pending_chunks(session, batch.id)
         before = await batches.progress(session, batch)
     summary = Summary(batch_id=batch.id, already_done=before.by_state["graded"])

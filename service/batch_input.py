@@ -11,13 +11,12 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from grader.errors import InvalidInput
 from grader.pipeline import Grader
 from rubrics.loader import RubricBank
-
-FileFormat = Literal["csv", "jsonl"]
+from service.uploads import FileFormat
 
 
 @dataclass(frozen=True)
@@ -39,16 +38,6 @@ class CheckedRow:
     external_id: str | None
     human_score: str | None
     error: str | None
-
-
-def format_of(name: str) -> FileFormat | None:
-    """The format a file name's extension says, or None."""
-    lowered = name.lower()
-    if lowered.endswith(".csv"):
-        return "csv"
-    if lowered.endswith((".jsonl", ".ndjson")):
-        return "jsonl"
-    return None
 
 
 def read_rows(content: bytes, fmt: FileFormat) -> Iterator[Row]:

@@ -55,6 +55,7 @@ async def _batch_async(args: argparse.Namespace, settings: Settings) -> int:
             stages=args.stages,
             progress=bar.update,
             started=started,
+            chunk_size=settings.batch_chunk,
         )
     finally:
         bar.close()
@@ -86,6 +87,10 @@ async def _worker_async(args: argparse.Namespace, settings: Settings) -> int:
     url = settings.resolved_database_url()
     engine = make_async_engine(url)
     app = make_queue_app(url)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     grader = Grader.from_settings(settings)
     context = JobContext(session_factory(engine), grader, default_bank())
     # Load the model and embed every rubric before taking jobs, so no chunk pays for it.
@@ -356,6 +361,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="grade batch chunk jobs from the PostgreSQL queue (run any number)")
     worker.add_argument("--concurrency", type=int, default=1, help="chunk jobs at once in this process")
+    worker.add_argument(
+        "--threads",
+        type=int,
+        help="CPU threads for the model (default: all cores; several workers on one machine "
+        "share them better with cores/workers each)",
+    )
     worker.add_argument("--heartbeat", type=float, default=10.0, help="seconds between liveness heartbeats")
     worker.add_argument(
         "--stalled-after", type=float, default=30.0, help="retry the jobs of a worker silent this many seconds"

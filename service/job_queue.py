@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import procrastinate
@@ -28,6 +28,7 @@ from service import batches
 log = logging.getLogger(__name__)
 
 QUEUE = "batches"
+IN_PROCESS_ATTEMPTS = 3
 TASK = "grade_chunk"
 
 
@@ -37,16 +38,17 @@ class ChunkJobs(Protocol):
     async def enqueue(self, batch_id: str, chunks: list[int]) -> None: ...
 
 
-@dataclass(frozen=True)
+@dataclass
 class JobContext:
-    """What a chunk job needs, built once per worker process."""
+    """What a chunk job needs, built once per worker process (inside its event loop)."""
 
     sessions: async_sessionmaker[AsyncSession]
     grader: Grader
     bank: RubricBank
+    model_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def run(self, batch_id: str, chunk: int) -> int:
-        return await batches.grade_chunk(self.sessions, self.grader, self.bank, batch_id, chunk)
+        return await batches.grade_chunk(self.sessions, self.grader, self.bank, batch_id, chunk, self.model_lock)
 
 
 class InProcessJobs:
@@ -80,11 +82,22 @@ class InProcessJobs:
         while True:
             batch_id, chunk = await self._queue.get()
             try:
-                await self._run(batch_id, chunk)
-            except Exception:  # one failing chunk must not stop the worker; its items stay pending
-                log.exception("batch %s chunk %s failed; it stays pending until the batch is resumed", batch_id, chunk)
+                await self._run_with_retries(batch_id, chunk)
             finally:
                 self._queue.task_done()
+
+    async def _run_with_retries(self, batch_id: str, chunk: int) -> None:
+        # As procrastinate's retry does for the queue: a database blip should not leave a chunk behind. The job
+        # is idempotent, so running it again is safe.
+        for attempt in range(1, IN_PROCESS_ATTEMPTS + 1):
+            try:
+                await self._run(batch_id, chunk)
+                return
+            except Exception:  # one failing chunk must not stop the worker
+                log.exception("batch %s chunk %s failed (attempt %d)", batch_id, chunk, attempt)
+                if attempt < IN_PROCESS_ATTEMPTS:
+                    await asyncio.sleep(2**attempt)
+        log.error("batch %s chunk %s stays pending; it is queued again when the service restarts", batch_id, chunk)
 
 
 def libpq_dsn(database_url: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from grader.result import GradeResult
 from rubrics.schema import Rubric
-from service.tables import Answer, Grade, HumanScore, RubricVersion
+from service.tables import Answer, Grade, HumanScore, RubricVersion, utcnow
 
 
 def new_id() -> str:
@@ -140,23 +141,29 @@ async def add_human_score(
     return row
 
 
+def grade_values(answer_id: str, result: GradeResult, latency_ms: float | None) -> dict[str, Any]:
+    """The column values of a new grade for a stored answer (bulk inserts take these directly)."""
+    versions = result.versions
+    return {
+        "id": new_id(),
+        "answer_id": answer_id,
+        "status": result.status.value,
+        "score": result.score,
+        "unscored_reason": result.unscored_reason,
+        "result": result.model_dump(mode="json"),
+        "rubric_version": versions.rubric_version,
+        "pipeline_version": versions.pipeline_version,
+        "embedding_model": versions.embedding_model,
+        "judge_model": versions.judge_model,
+        "prompt_version": versions.prompt_version,
+        "latency_ms": latency_ms,
+        "created_at": utcnow(),
+    }
+
+
 def grade_row(answer_id: str, result: GradeResult, latency_ms: float | None) -> Grade:
     """A new grade row for a stored answer (not yet added to a session)."""
-    versions = result.versions
-    return Grade(
-        id=new_id(),
-        answer_id=answer_id,
-        status=result.status.value,
-        score=result.score,
-        unscored_reason=result.unscored_reason,
-        result=result.model_dump(mode="json"),
-        rubric_version=versions.rubric_version,
-        pipeline_version=versions.pipeline_version,
-        embedding_model=versions.embedding_model,
-        judge_model=versions.judge_model,
-        prompt_version=versions.prompt_version,
-        latency_ms=latency_ms,
-    )
+    return Grade(**grade_values(answer_id, result, latency_ms))
 
 
 async def store_grade(session: AsyncSession, answer: Answer, result: GradeResult, latency_ms: float | None) -> Grade:

@@ -11,9 +11,10 @@ import time
 from pathlib import Path
 
 from rubrics.loader import RubricBank
-from service.batches import CHUNK
 from tests.databases import rows
 
+CHUNK = 32
+"""Small chunks (GRADER_BATCH_CHUNK), so a hundred rows make several jobs."""
 GRADER = str(Path(os.environ.get("VIRTUAL_ENV", Path(__file__).resolve().parents[1] / ".venv")) / "bin" / "grader")
 BAD = {
     5: ({"question_id": "nope/01-missing", "answer": "hi"}, "unknown question 'nope/01-missing'"),
@@ -77,8 +78,14 @@ def test_batch_killed_mid_run_resumes_and_grades_every_row_once(
 ) -> None:
     """SIGKILL the CLI after its first chunk is committed, resume, and find every row exactly once."""
     source, out = tmp_path / "in.jsonl", tmp_path / "out.csv"
-    valid = _write_input(source, bank, 3 * CHUNK + 10)
-    env = {**os.environ, "GRADER_DATA_DIR": str(tmp_path), "GRADER_DATABASE_URL": database_url, "HF_HUB_OFFLINE": "1"}
+    valid = _write_input(source, bank, 6 * CHUNK + 10)
+    env = {
+        **os.environ,
+        "GRADER_DATA_DIR": str(tmp_path),
+        "GRADER_DATABASE_URL": database_url,
+        "GRADER_BATCH_CHUNK": str(CHUNK),
+        "HF_HUB_OFFLINE": "1",
+    }
     command = [GRADER, "batch", str(source), "--out", str(out), "--stages", "embedding"]
     first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     graded_items = "select count(*) from batch_items where state = 'graded'"

@@ -19,12 +19,13 @@ import pytest
 
 from grader.pipeline import Grader
 from rubrics.loader import RubricBank
-from service.batches import CHUNK
 from service.migrate import upgrade
 from service.settings import Settings
 from tests.conftest import LiveServer
 from tests.databases import postgres_database, rows
 
+CHUNK = 32
+"""Small chunks, so a couple of hundred rows make several jobs."""
 GRADER = str(Path(os.environ.get("VIRTUAL_ENV", Path(__file__).resolve().parents[1] / ".venv")) / "bin" / "grader")
 
 
@@ -32,7 +33,9 @@ GRADER = str(Path(os.environ.get("VIRTUAL_ENV", Path(__file__).resolve().parents
 def queued(tmp_path: Path, grader: Grader) -> Iterator[tuple[str, httpx.Client]]:
     """A service on a fresh PostgreSQL database that hands batch chunks to the job queue (and grades none itself)."""
     with postgres_database() as url:
-        settings = Settings(data_dir=tmp_path, database_url=url, warm_on_start=False, batch_runner="queue")
+        settings = Settings(
+            data_dir=tmp_path, database_url=url, warm_on_start=False, batch_runner="queue", batch_chunk=CHUNK
+        )
         upgrade(url)
         with LiveServer(settings, grader) as server, httpx.Client(base_url=server.base_url, timeout=60) as client:
             yield url, client
@@ -78,9 +81,9 @@ def test_a_killed_worker_loses_nothing_and_grades_nothing_twice(
     queued: tuple[str, httpx.Client], tmp_path: Path, bank: RubricBank
 ) -> None:
     url, client = queued
-    total = 6 * CHUNK
+    total = 12 * CHUNK
     batch_id = _upload(client, bank, total)
-    assert _count(url, "select count(*) from procrastinate_jobs where status = 'todo'") == 6
+    assert _count(url, "select count(*) from procrastinate_jobs where status = 'todo'") == 12
     assert client.get(f"/v1/batches/{batch_id}").json()["counts"]["pending"] == total  # the service grades none
 
     graded = f"select count(*) from batch_items where batch_id = '{batch_id}' and state = 'graded'"

@@ -12,14 +12,16 @@ import httpx
 import pytest
 
 from rubrics.loader import RubricBank
-from service.batches import CHUNK
 from service.settings import Settings
+
+CHUNK = 16
+"""Small chunks, so a few dozen rows make several jobs."""
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """In-process chunk workers on both backends here; the PostgreSQL queue has its own tests."""
-    return settings.model_copy(update={"batch_runner": "in-process"})
+    return settings.model_copy(update={"batch_runner": "in-process", "batch_chunk": CHUNK})
 
 
 def _jsonl(bank: RubricBank, n: int, bad: dict[int, dict[str, Any]] | None = None) -> bytes:

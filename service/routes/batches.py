@@ -12,65 +12,23 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.datastructures import UploadFile
 
-from grader.errors import InvalidInput, UnknownBatch, UnsupportedMediaType
+from grader.errors import InvalidInput, UnknownBatch
 from service import batches
 from service.auth import Principal, PrincipalDep
-from service.batch_input import FileFormat, check_file, format_of
+from service.batch_input import check_file
 from service.deps import BankDep, GraderDep, SessionDep, StateDep
 from service.problems import responses
 from service.schemas import BatchList, BatchOut
 from service.tables import Batch
+from service.uploads import read_upload, upload_openapi
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
 
-RAW_TYPES: dict[str, FileFormat] = {
-    "text/csv": "csv",
-    "application/x-ndjson": "jsonl",
-    "application/jsonl": "jsonl",
-    "application/x-jsonlines": "jsonl",
-}
-UPLOAD_DOC: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "description": "The file: multipart field `file` (name ending .csv or .jsonl), or the raw body as text/csv "
-        "or application/x-ndjson. Columns: question_id, answer, optional answer_id and human_score.",
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                    "required": ["file"],
-                }
-            },
-            "text/csv": {"schema": {"type": "string"}},
-            "application/x-ndjson": {"schema": {"type": "string"}},
-        },
-    }
-}
-
-
-async def _read_upload(request: Request, filename: str | None) -> tuple[bytes, FileFormat, str]:
-    """The file's bytes, format and name, from a multipart upload or a raw body."""
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type == "multipart/form-data":
-        form = await request.form()
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise InvalidInput("Send the file in the multipart field 'file'.")
-        name = upload.filename or filename or "upload"
-        fmt = format_of(name)
-        if fmt is None:
-            raise InvalidInput(f"The file name {name!r} must end in .csv or .jsonl, so its format is known.")
-        return await upload.read(), fmt, name
-    if media_type in RAW_TYPES:
-        fmt = RAW_TYPES[media_type]
-        return await request.body(), fmt, filename or f"upload.{fmt}"
-    shown = media_type or "none"
-    raise UnsupportedMediaType(
-        f"Upload the file as multipart/form-data (field 'file'), text/csv or application/x-ndjson (got {shown})."
-    )
+UPLOAD_DOC = upload_openapi(
+    "The file: multipart field `file` (name ending .csv or .jsonl), or the raw body as text/csv or "
+    "application/x-ndjson. Columns: question_id, answer, optional answer_id and human_score."
+)
 
 
 async def _visible(session: AsyncSession, batch_id: str, principal: Principal) -> Batch:
@@ -121,11 +79,13 @@ async def create_batch(
 
     Returns at once with status 'queued'; follow it at ``GET /v1/batches/{id}``.
     """
-    content, fmt, name = await _read_upload(request, filename)
-    rows = check_file(content, fmt, bank, grader)
+    upload = await read_upload(request, "answers file", filename)
+    rows = check_file(upload.content, upload.format, bank, grader)
     if not rows:
         raise InvalidInput("The file has no rows.")
-    batch = await batches.create_batch(session, bank, rows, principal.id, name, stages)
+    batch = await batches.create_batch(
+        session, bank, rows, principal.id, upload.name, stages, state.settings.batch_chunk
+    )
     # Stored first: if the queue is unreachable now, the batch is queued again when a worker or the service starts.
     chunks = await batches.pending_chunks(session, batch.id)
     await state.jobs.enqueue(batch.id, chunks)

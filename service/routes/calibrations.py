@@ -2,77 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
-from starlette.datastructures import UploadFile
 
 from eval.calibrate import Options
-from eval.dataset import Format, format_of
 from eval.scale import Scale
-from grader.errors import InvalidDataset, InvalidInput, UnsupportedMediaType
+from grader.errors import InvalidInput
 from service import calibrations
 from service.auth import Role, StaffDep, get_principal, principal_with
 from service.deps import GraderDep, SessionDep
 from service.problems import responses
 from service.schemas import CalibrationList, CalibrationRunOut, CalibrationSummary, ProfileOut
+from service.uploads import read_upload, upload_openapi
 
 router = APIRouter(prefix="/v1", tags=["calibration"])
 
-MEDIA_FORMATS: dict[str, Format] = {
-    "application/jsonl": "jsonl",
-    "application/x-ndjson": "jsonl",
-    "application/x-jsonlines": "jsonl",
-    "text/csv": "csv",
-}
-_UPLOAD_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "description": "The data set: a multipart upload (field 'file', .jsonl or .csv), or the file itself as the "
-        "body with content type application/x-ndjson (or application/jsonl) or text/csv. One answer a line, e.g. "
-        '{"question_id": "1.1", "question": "What is the role of a prototype program in problem solving?", '
-        '"reference_answer": "To simulate the behaviour of portions of the desired software product.", '
-        '"answer": "To simulate portions of the final product.", "human_scores": [5, 4]}',
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                    "required": ["file"],
-                }
-            },
-            "application/x-ndjson": {"schema": {"type": "string"}},
-            "text/csv": {"schema": {"type": "string"}},
-        },
-    }
-}
+_UPLOAD_BODY = upload_openapi(
+    "The data set: a multipart upload (field 'file', .jsonl or .csv), or the file itself as the body with content "
+    "type application/x-ndjson (or application/jsonl) or text/csv. One answer a line, e.g. "
+    '{"question_id": "1.1", "question": "What is the role of a prototype program in problem solving?", '
+    '"reference_answer": "To simulate the behaviour of portions of the desired software product.", '
+    '"answer": "To simulate portions of the final product.", "human_scores": [5, 4]}'
+)
 # Reports carry answers and human scores of real people: only staff read them.
 _STAFF = [principal_with(Role.ADMIN, Role.RATER)]
-
-
-async def _upload(request: Request) -> tuple[bytes, Format, str]:
-    """The uploaded data set, its format and a name for it."""
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type == "multipart/form-data":
-        form = await request.form()
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise InvalidDataset("Send the data set as the multipart field 'file' (a .jsonl or .csv file).")
-        name = upload.filename or "upload"
-        part_type = (upload.content_type or "").split(";")[0].strip().lower()
-        # The file name decides when it has a known suffix; otherwise the part's own content type.
-        fmt = MEDIA_FORMATS.get(part_type) if "." not in name else format_of(name)
-        if fmt is None:
-            raise InvalidDataset(f"{name}: name the file .jsonl or .csv, or give the part a content type.")
-        return await upload.read(), fmt, name
-    fmt = MEDIA_FORMATS.get(media_type)
-    if fmt is None:
-        raise UnsupportedMediaType(
-            "Send the data set as multipart/form-data (field 'file'), or as the body with content type "
-            f"application/x-ndjson or text/csv (got {media_type or 'none'})."
-        )
-    return await request.body(), fmt, f"upload.{fmt}"
 
 
 @router.post(
@@ -119,7 +74,8 @@ async def create_calibration(
     """
     parsed_scale = Scale.parse(scale)
     options = Options(method=method, cv=cv, bootstrap=bootstrap)
-    data, fmt, filename = await _upload(request)
+    upload = await read_upload(request, "data set")
+    data, fmt, filename = upload.content, upload.format, upload.name
     if not data.strip():
         raise InvalidInput("The data set is empty.")
     if profile is not None:
