@@ -33,7 +33,8 @@ async def batch_jobs(settings: Settings, context: JobContext) -> AsyncIterator[C
             await requeue_unfinished(context.sessions, jobs, never_enqueued_only=True)
             yield jobs
         return
-    workers = InProcessJobs(context.run)
+    # Two: the model takes one chunk at a time, while the other chunk's grades are written or judged.
+    workers = InProcessJobs(context.run, workers=2)
     workers.start()
     try:
         # The in-memory queue died with the last process; the batch items say what is left.

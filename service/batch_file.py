@@ -100,7 +100,8 @@ async def run_file(
             progress(graded)
         return graded
 
-    # Two chunk workers: one chunk's database writes and judge calls overlap the next chunk's model call.
+    # Two chunk workers: one chunk's database writes and judge calls overlap the next chunk's model call (the
+    # model itself takes one chunk at a time, see JobContext.model_lock).
     jobs = InProcessJobs(run, workers=2)
     jobs.start()
     try:

@@ -28,10 +28,11 @@ from service.tables import Answer, Batch, BatchItem, Grade, utcnow
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CHUNK = 256
+DEFAULT_CHUNK = 512
 """Answers per job. One model call embeds a whole chunk, and the model pads each of its internal batches to the
-longest text in it: chunks of 64 cost about 20% of the throughput to padding (bench/batch.py), chunks of 256
-about 5%. A worker killed mid-chunk loses at most one chunk's work."""
+longest text in it, so bigger chunks sort texts by length better: on short answers chunks of 64 reached 0.67 of
+raw encode throughput, 256 about 0.79, 512 about 0.85 (bench/batch.py). A worker killed mid-chunk loses that
+chunk's stage 1 only: its judge verdicts are in the judge cache when the chunk runs again."""
 Stages = Literal["embedding", "all"]
 RESULT_FIELDS = [
     "line",
@@ -56,12 +57,18 @@ async def create_batch(
     stages: Stages,
     chunk_size: int = DEFAULT_CHUNK,
 ) -> Batch:
-    """Store a batch with every row (answers included) in one transaction, before anything is graded."""
+    """Store a batch with every row (answers included) in one transaction, before anything is graded.
+
+    Chunks group answers of similar length: the model pads each internal batch to its longest text, so a chunk
+    of alike lengths wastes almost nothing (results still come out in line order).
+    """
+    gradable_rows = [r for r in rows if r.error is None and r.answer is not None and r.question_id is not None]
+    by_length = sorted(range(len(gradable_rows)), key=lambda i: len(gradable_rows[i].answer or ""))
+    chunk_of = {gradable_rows[i].line: rank // chunk_size for rank, i in enumerate(by_length)}
     batch = Batch(id=repository.new_id(), owner=owner, source=source[:500], stages=stages, status="queued", total=0)
     snapshots: dict[str, int] = {}
     answers: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
-    gradable = 0
     for row in rows:
         item: dict[str, Any] = {
             "batch_id": batch.id,
@@ -88,12 +95,11 @@ async def create_batch(
                     "created_at": utcnow(),
                 }
             )
-            item |= {"state": "pending", "error": None, "chunk": gradable // chunk_size, "answer_id": answer_id}
-            gradable += 1
+            item |= {"state": "pending", "error": None, "chunk": chunk_of[row.line], "answer_id": answer_id}
         items.append(item)
     batch.total = len(items)
-    batch.chunks = (gradable + chunk_size - 1) // chunk_size
-    if gradable == 0:
+    batch.chunks = (len(gradable_rows) + chunk_size - 1) // chunk_size
+    if not gradable_rows:
         batch.status, batch.finished_at = "done", utcnow()
     session.add(batch)
     await session.flush()

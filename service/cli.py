@@ -360,7 +360,12 @@ def build_parser() -> argparse.ArgumentParser:
     batch.set_defaults(func=_batch)
 
     worker = sub.add_parser("worker", help="grade batch chunk jobs from the PostgreSQL queue (run any number)")
-    worker.add_argument("--concurrency", type=int, default=1, help="chunk jobs at once in this process")
+    worker.add_argument(
+        "--concurrency",
+        type=int,
+        default=2,
+        help="chunk jobs at once in this process (the model takes one at a time; the other writes or calls the judge)",
+    )
     worker.add_argument(
         "--threads",
         type=int,

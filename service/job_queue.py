@@ -166,7 +166,7 @@ async def retry_stalled(app: procrastinate.App, seconds_since_heartbeat: float) 
 async def run_worker(
     app: procrastinate.App,
     grading: JobContext,
-    concurrency: int = 1,
+    concurrency: int = 2,
     heartbeat: float = 10.0,
     stalled_after: float = 30.0,
     install_signal_handlers: bool = True,

@@ -37,7 +37,7 @@ class Settings(GraderSettings):
     """Allow ``grader serve`` to bind a non-loopback interface while auth is open (anyone could then grade)."""
     max_batch_bytes: int = 64 * 1_048_576
     """Largest batch file accepted by ``POST /v1/batches``, in bytes."""
-    batch_chunk: int = Field(default=256, ge=1, le=10_000)
+    batch_chunk: int = Field(default=512, ge=1, le=10_000)
     """Answers per batch job (one model call each); see ``service.batches.DEFAULT_CHUNK``."""
     batch_runner: Literal["auto", "in-process", "queue"] = "auto"
     """Who grades batch chunks: ``in-process`` (asyncio workers in the service), ``queue`` (procrastinate jobs on
