@@ -34,7 +34,7 @@ async def batch_jobs(settings: Settings, context: JobContext) -> AsyncIterator[C
             yield jobs
         return
     # Two: the model takes one chunk at a time, while the other chunk's grades are written or judged.
-    workers = InProcessJobs(context.run, workers=2)
+    workers = InProcessJobs(context.run, workers=2, give_up=context.give_up)
     workers.start()
     try:
         # The in-memory queue died with the last process; the batch items say what is left.

@@ -102,7 +102,7 @@ async def run_file(
 
     # Two chunk workers: one chunk's database writes and judge calls overlap the next chunk's model call (the
     # model itself takes one chunk at a time, see JobContext.model_lock).
-    jobs = InProcessJobs(run, workers=2)
+    jobs = InProcessJobs(run, workers=2, give_up=context.give_up)
     jobs.start()
     try:
         await jobs.enqueue(batch.id, chunks)

@@ -288,6 +288,19 @@ async def _finish_if_done(session: AsyncSession, batch_id: str) -> None:
         await session.commit()
 
 
+async def fail_chunk(sessions: async_sessionmaker[AsyncSession], batch_id: str, chunk: int, reason: str) -> None:
+    """After the last attempt: the chunk's pending rows become errors with the reason, so every row still ends
+    graded or reported and the batch can finish, rather than waiting forever."""
+    async with sessions() as session:
+        await session.execute(
+            update(BatchItem)
+            .where(BatchItem.batch_id == batch_id, BatchItem.chunk == chunk, BatchItem.state == "pending")
+            .values(state="error", error=reason[:2000], graded_at=utcnow())
+        )
+        await session.commit()
+        await _finish_if_done(session, batch_id)
+
+
 async def cancel(session: AsyncSession, batch: Batch) -> None:
     """Stop a batch: its pending items become cancelled; what is graded stays graded."""
     if batch.status in ("done", "cancelled"):

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 QUEUE = "batches"
 IN_PROCESS_ATTEMPTS = 3
+RETRIES = 5
+"""Retries of a chunk job on the queue after its first attempt; then its pending rows are reported as errors."""
 TASK = "grade_chunk"
 
 
@@ -50,12 +52,26 @@ class JobContext:
     async def run(self, batch_id: str, chunk: int) -> int:
         return await batches.grade_chunk(self.sessions, self.grader, self.bank, batch_id, chunk, self.model_lock)
 
+    async def give_up(self, batch_id: str, chunk: int, exc: BaseException, attempts: int) -> None:
+        """Report the chunk's rows as errors once no attempt is left."""
+        reason = f"grading failed after {attempts} attempts: {type(exc).__name__}: {exc}"
+        log.error("batch %s chunk %s: %s", batch_id, chunk, reason)
+        await batches.fail_chunk(self.sessions, batch_id, chunk, reason)
+
 
 class InProcessJobs:
     """A FIFO of chunk jobs worked by asyncio tasks in this process."""
 
-    def __init__(self, run: Callable[[str, int], Awaitable[int]], workers: int = 1) -> None:
+    def __init__(
+        self,
+        run: Callable[[str, int], Awaitable[int]],
+        workers: int = 1,
+        give_up: Callable[[str, int, BaseException, int], Awaitable[None]] | None = None,
+        retry_wait: float = 1.0,
+    ) -> None:
         self._run = run
+        self._give_up = give_up
+        self._retry_wait = retry_wait
         self._queue: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
         self._workers = workers
         self._tasks: list[asyncio.Task[None]] = []
@@ -93,11 +109,13 @@ class InProcessJobs:
             try:
                 await self._run(batch_id, chunk)
                 return
-            except Exception:  # one failing chunk must not stop the worker
+            except Exception as exc:  # one failing chunk must not stop the worker
                 log.exception("batch %s chunk %s failed (attempt %d)", batch_id, chunk, attempt)
                 if attempt < IN_PROCESS_ATTEMPTS:
-                    await asyncio.sleep(2**attempt)
-        log.error("batch %s chunk %s stays pending; it is queued again when the service restarts", batch_id, chunk)
+                    await asyncio.sleep(self._retry_wait * 2**attempt)
+                elif self._give_up is not None:
+                    with contextlib.suppress(Exception):  # the database may be what fails; then a restart resumes
+                        await self._give_up(batch_id, chunk, exc, attempt)
 
 
 def libpq_dsn(database_url: str) -> str:
@@ -113,10 +131,19 @@ def make_queue_app(database_url: str) -> procrastinate.App:
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=libpq_dsn(database_url)))
 
     # retry: a database blip or a crash inside the job is worth another try; the job is idempotent.
-    @app.task(name=TASK, queue=QUEUE, pass_context=True, retry=procrastinate.RetryStrategy(max_attempts=5, wait=2))
+    @app.task(
+        name=TASK, queue=QUEUE, pass_context=True, retry=procrastinate.RetryStrategy(max_attempts=RETRIES, wait=2)
+    )
     async def grade_chunk(context: procrastinate.JobContext, batch_id: str, chunk: int) -> int:
         grading: JobContext = context.additional_context["grading"]
-        return await grading.run(batch_id, chunk)
+        try:
+            return await grading.run(batch_id, chunk)
+        except Exception as exc:
+            attempts = (context.job.attempts if context.job else 0) + 1
+            if attempts > RETRIES:  # procrastinate will not run it again
+                with contextlib.suppress(Exception):
+                    await grading.give_up(batch_id, chunk, exc, attempts)
+            raise
 
     return app
 

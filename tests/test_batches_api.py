@@ -1,7 +1,8 @@
-"""The batches API on both backends: upload, progress, streamed results, cancel, bad uploads."""
+"""The batches API on both backends: upload, progress, streamed results, cancel, bad uploads, failing chunks."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -10,9 +11,16 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from grader.pipeline import Grader
 from rubrics.loader import RubricBank
+from service import batches
+from service.batch_input import CheckedRow
+from service.db import make_async_engine, session_factory
+from service.job_queue import IN_PROCESS_ATTEMPTS, InProcessJobs, JobContext
 from service.settings import Settings
+from service.tables import Batch, BatchItem
 
 CHUNK = 16
 """Small chunks, so a few dozen rows make several jobs."""
@@ -127,3 +135,46 @@ def test_unknown_batch_is_404(client: httpx.Client) -> None:
     for path in ("/v1/batches/nope", "/v1/batches/nope/results"):
         response = client.get(path)
         assert response.status_code == 404 and response.json()["title"] == "Unknown batch"
+
+
+def test_a_chunk_that_keeps_failing_ends_as_errors_not_pending(
+    settings: Settings, grader: Grader, bank: RubricBank
+) -> None:
+    """Every row ends graded or reported: after the last attempt, a failing chunk's rows become errors."""
+    rubric = next(iter(bank))
+    rows = [CheckedRow(line, rubric.id, f"answer {line}", None, None, None) for line in range(1, 4)]
+
+    async def scenario() -> tuple[str, list[tuple[str, str | None]]]:
+        engine = make_async_engine(settings.resolved_database_url())
+        sessions = session_factory(engine)
+        context = JobContext(sessions, grader, bank)
+        calls = 0
+
+        async def database_gone(batch_id: str, chunk: int) -> int:
+            nonlocal calls
+            calls += 1
+            raise ConnectionError("server closed the connection unexpectedly")
+
+        try:
+            async with sessions() as session:
+                batch = await batches.create_batch(session, bank, rows, "test", "three.jsonl", "embedding")
+            jobs = InProcessJobs(database_gone, give_up=context.give_up, retry_wait=0.01)
+            jobs.start()
+            await jobs.enqueue(batch.id, [0])
+            await jobs.drain()
+            await jobs.stop()
+            assert calls == IN_PROCESS_ATTEMPTS
+            async with sessions() as session:
+                status = (await session.get(Batch, batch.id)).status  # type: ignore[union-attr]
+                found = await session.execute(select(BatchItem.state, BatchItem.error).order_by(BatchItem.line))
+                return status, [(str(s), e) for s, e in found.all()]
+        finally:
+            await engine.dispose()
+
+    status, items = asyncio.run(scenario())
+    assert status == "done"
+    assert [s for s, _ in items] == ["error"] * 3
+    assert all(
+        e == "grading failed after 3 attempts: ConnectionError: server closed the connection unexpectedly"
+        for _, e in items
+    )
