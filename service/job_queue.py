@@ -185,7 +185,11 @@ async def retry_stalled(app: procrastinate.App, seconds_since_heartbeat: float) 
     count = 0
     for job in stalled:
         log.warning("job %s (%s) belonged to a stalled worker; retrying it", job.id, job.task_kwargs)
-        await app.job_manager.retry_job(job)
+        try:
+            await app.job_manager.retry_job(job)
+        except Exception:  # another worker retried it first (it is no longer 'doing'): nothing to do
+            log.info("job %s was already retried", job.id)
+            continue
         count += 1
     return count
 
