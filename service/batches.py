@@ -24,6 +24,7 @@ from grader.result import GradeResult
 from rubrics.loader import RubricBank
 from service import repository
 from service.batch_input import CheckedRow
+from service.grading import grading_failed
 from service.tables import Answer, Batch, BatchItem, Grade, utcnow
 
 log = logging.getLogger(__name__)
@@ -77,9 +78,10 @@ async def create_batch(
             "human_score": row.human_score,
             "question_id": row.question_id,
         }
-        if row.error is not None or row.question_id is None or row.answer is None:
+        if row.line not in chunk_of:
             item |= {"state": "error", "error": row.error, "chunk": -1, "answer_id": None}
         else:
+            assert row.question_id is not None and row.answer is not None  # gradable, see above
             if row.question_id not in snapshots:
                 rubric = bank.get(row.question_id)
                 assert rubric is not None  # check_row found it
@@ -147,7 +149,7 @@ async def _grade_answers(
             stage1 = await asyncio.to_thread(grader.scorer.score_many, pairs)
     except Exception as exc:  # the answers are stored; say why they have no score rather than losing the chunk
         log.exception("stage 1 failed for a chunk")
-        return [grader.unscored(r, f"internal error while grading: {type(exc).__name__}: {exc}") for r, _ in pairs]
+        return [grading_failed(grader, r, exc) for r, _ in pairs]
     if stages == "embedding":
         return [grader.from_stage1(r, s) for (r, _), s in zip(pairs, stage1, strict=True)]
 
@@ -156,7 +158,7 @@ async def _grade_answers(
             return await grader.after_stage1(rubric, answer, s1)
         except Exception as exc:
             log.exception("grading an answer of a batch failed")
-            return grader.unscored(rubric, f"internal error while grading: {type(exc).__name__}: {exc}")
+            return grading_failed(grader, rubric, exc)
 
     return list(await asyncio.gather(*(judged(r, a, s) for (r, a), s in zip(pairs, stage1, strict=True))))
 
@@ -236,29 +238,9 @@ async def _commit_outcomes(
                 grades[item_id] = repository.grade_values(item.answer_id, result, per_answer_ms)
         if grades:
             await session.execute(insert(Grade), list(grades.values()))
-            graded_ids = list(grades)
-            grade_of = case({i: g["id"] for i, g in grades.items()}, value=BatchItem.id)
-            moved = _rowcount(
-                await session.execute(
-                    update(BatchItem)
-                    .where(BatchItem.id.in_(graded_ids), BatchItem.state == "pending")
-                    .values(state="graded", grade_id=grade_of, graded_at=now)
-                    .execution_options(synchronize_session=False)
-                )
-            )
-        else:
-            moved = 0
         errors = {i: r for i, r in outcome.items() if i in todo and isinstance(r, str)}
-        if errors:
-            reason_of = case(errors, value=BatchItem.id)
-            moved += _rowcount(
-                await session.execute(
-                    update(BatchItem)
-                    .where(BatchItem.id.in_(list(errors)), BatchItem.state == "pending")
-                    .values(state="error", error=reason_of, graded_at=now)
-                    .execution_options(synchronize_session=False)
-                )
-            )
+        moved = await _move_pending(session, "graded", "grade_id", {i: g["id"] for i, g in grades.items()}, now)
+        moved += await _move_pending(session, "error", "error", errors, now)
         if moved == len(todo):
             await session.commit()
             return len(grades)
@@ -271,7 +253,19 @@ async def _commit_outcomes(
     return 0
 
 
-def _rowcount(result: Any) -> int:
+async def _move_pending(
+    session: AsyncSession, state: str, column: str, value_by_item: dict[int, str], now: datetime
+) -> int:
+    """Move the given items from pending to ``state``, each with its own value in ``column``; returns how many
+    were still pending (the others were taken by another copy of the job)."""
+    if not value_by_item:
+        return 0
+    result: Any = await session.execute(
+        update(BatchItem)
+        .where(BatchItem.id.in_(list(value_by_item)), BatchItem.state == "pending")
+        .values({"state": state, column: case(value_by_item, value=BatchItem.id), "graded_at": now})
+        .execution_options(synchronize_session=False)
+    )
     return int(result.rowcount or 0)
 
 

@@ -94,6 +94,11 @@ async def submit(
     return await grade_stored(session, rubric, grader, stored), True
 
 
+def grading_failed(grader: Grader, rubric: Rubric, exc: BaseException) -> GradeResult:
+    """The unscored result of an answer whose grading raised: the answer is stored, the reason is shown."""
+    return grader.unscored(rubric, f"internal error while grading: {type(exc).__name__}: {exc}")
+
+
 async def grade_stored(session: AsyncSession, rubric: Rubric, grader: Grader, stored: Answer) -> Grade:
     """Grade an answer that is already stored and store the new grade (also used to regrade)."""
     started = time.perf_counter()
@@ -101,7 +106,7 @@ async def grade_stored(session: AsyncSession, rubric: Rubric, grader: Grader, st
         result = await grader.grade(rubric, stored.text)
     except Exception as exc:  # the answer is stored; record why it has no score instead of failing the request
         log.exception("grading answer %s failed", stored.id)
-        result = grader.unscored(rubric, f"internal error while grading: {type(exc).__name__}: {exc}")
+        result = grading_failed(grader, rubric, exc)
     latency_ms = round((time.perf_counter() - started) * 1000, 2)
     return await repository.store_grade(session, stored, result, latency_ms)
 
