@@ -27,6 +27,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
+	$(BIN)/python bench/accuracy.py
 	$(BIN)/python bench/embedding.py
 	$(BIN)/python bench/judge.py
 	$(BIN)/python bench/api.py

@@ -3,8 +3,9 @@
     python bench/embedding.py [--answers N] [--repeats R]
 
 Answers are the bank's reference answers and their halves, cycled to N. The baseline encodes exactly the
-sentences that stage 1 embeds, with the same batch size; stage 1 adds splitting, window vectors, similarity
-against cached key-point vectors, exact-value checks and building the result objects. Rubric
+sentences that stage 1 embeds, with the same batch size; stage 1 adds splitting, keeping the token vectors of the
+same forward pass, window vectors, similarity against cached key-point vectors, token alignment, content words,
+the credit model, exact-value checks and building the result objects. Rubric
 embeddings are warmed before timing, as in a running service. Runs alternate and the median of each is reported.
 """
 
@@ -18,7 +19,8 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from grader.embedding import SentenceTransformerEmbedder
-from grader.stage1 import EmbeddingScorer
+from grader.pipeline import Grader
+from grader.settings import GraderSettings
 from grader.text import sentences
 from rubrics.loader import default_bank
 
@@ -38,7 +40,7 @@ def main() -> None:
 
     embedder = SentenceTransformerEmbedder()
     model = embedder.load()
-    scorer = EmbeddingScorer(embedder)
+    scorer = Grader.from_settings(GraderSettings(), embedder=embedder).scorer  # the shipped credit model
     scorer.warm(bank)
     texts = [s.text for _, answer in items for s in sentences(answer)]
     model.encode(texts[:64], batch_size=64)  # first-call warm-up

@@ -106,9 +106,11 @@ class Calibration:
 
 def _stage1(dataset: Dataset, grader: Grader, progress: Progress | None) -> list[Stage1Result | str]:
     """Stage-1 results in dataset order, or the reason an answer cannot be graded."""
-    # A scorer of its own, same model and thresholds: the imported rubrics' embeddings are cached for this run
-    # only, not for the lifetime of the service's scorer.
-    scorer = EmbeddingScorer(grader.scorer.embedder, grader.scorer.config)
+    # A scorer of its own, same model, thresholds and credit model: the imported rubrics' embeddings are cached for
+    # this run only, not for the lifetime of the service's scorer. No exemplars: every answer of a question is in
+    # the same fold, so another answer's human score of the same question would leak into the figures.
+    own = grader.scorer
+    scorer = EmbeddingScorer(own.embedder, own.config, own.model, own.exemplar_params)
     scorer.warm([q.rubric for q in dataset.questions.values()])
     out: list[Stage1Result | str] = []
     for start in range(0, len(dataset.items), CHUNK):
@@ -174,6 +176,8 @@ def grader_description(grader: Grader, stages: list[str]) -> dict[str, Any]:
         "pipeline_version": PIPELINE_VERSION,
         "embedding_model": grader.scorer.embedder.name,
         "stage1_config": grader.scorer.config.describe(),
+        "stage1_model": grader.scorer.model.version,
+        "exemplars": "not used: the data set's own human scores never reach its grades",
         "judge_model": judge.model if judge else None,
         "prompt_version": judge.config.prompt_version if judge else None,
     }

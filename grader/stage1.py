@@ -1,26 +1,54 @@
-"""Stage 1: score an answer by embedding similarity between its sentences and each key point.
+"""Stage 1: score an answer from embedding evidence, without a judge.
 
-The answer is split into sentences, embedded once, and compared with every key point (and its paraphrases).
-Claims that span a sentence break are caught by windows of consecutive sentences whose vectors are the
-length-weighted mean of their sentences' vectors: MiniLM mean-pools token vectors, so this approximates
-embedding the window itself at no extra model cost (embedding windows too would double the work).
-A point's similarity is its best match; coverage maps similarity linearly from ``low`` (0) to ``high`` (1).
-Key-point embeddings are cached per rubric version, so a rubric is embedded once per process. ``score_many``
-embeds the sentences of many answers in one model call, which is what makes batches fast.
+The answer is split into sentences and encoded once (sentence and token vectors from the same forward pass).
+``grader.evidence`` turns that into evidence per key point (best sentence/window cosine, token alignment, content
+words) and per answer (against the reference answer and the question). A credit model turns evidence into
+per-point credit: the fitted model shipped in ``grader/models/`` (``grader.credit``), or the hand ramp on the
+cosine when no fitted model is configured. The score is the weighted mean of the credits, minus penalties of
+misconceptions the answer asserts. The rubric's texts are encoded once per rubric version and cached;
+``score_many`` encodes the sentences of many answers in one model call, which is what makes batches fast.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
-from grader.embedding import Embedder, Vectors
+from grader.credit import CreditModel, RampModel
+from grader.embedding import Embedder, Encoded, Vectors
+from grader.evidence import (
+    AnswerEvidence,
+    Passage,
+    PointEvidence,
+    align,
+    content_mask,
+    content_vector,
+    content_vectors,
+    f1,
+    passage,
+    word_overlap,
+)
+from grader.exemplars import DEFAULT_PARAMS, Exemplar, ScoredExemplar, pull
+from grader.fitted import ExemplarParams
 from grader.numeric import check_exact
-from grader.result import Evidence, MisconceptionResult, NumericCheck, PointResult, Stage1Result
+from grader.result import (
+    AnswerSignals,
+    Evidence,
+    MisconceptionResult,
+    NumericCheck,
+    PointResult,
+    Stage1Result,
+)
 from grader.text import Span, negation_parity, sentences
+from grader.words import content_words
 from rubrics.schema import Rubric
+
+EXEMPLAR_CACHE = 50_000
+"""Exemplar vectors and stage-1 scores kept in memory (about 1.6 KB each)."""
 
 
 @dataclass(frozen=True)
@@ -28,9 +56,9 @@ class Stage1Config:
     """Thresholds of the embedding stage; stored (as a string) on every grade."""
 
     low: float = 0.45
-    """Similarity at or below which a key point counts as not covered."""
+    """Ramp model: similarity at or below which a key point counts as not covered."""
     high: float = 0.80
-    """Similarity at or above which a key point counts as fully covered."""
+    """Ramp model: similarity at or above which a key point counts as fully covered."""
     misconception_threshold: float = 0.80
     """Similarity at which a sentence is taken to assert a misconception (high: negations embed close too)."""
     misconception_margin: float = 0.05
@@ -43,26 +71,68 @@ class Stage1Config:
         return ",".join(f"{k}={v}" for k, v in asdict(self).items())
 
 
-@dataclass(frozen=True)
-class _RubricVectors:
-    """Embedded key-point and misconception texts of one rubric version, with the row owners."""
+@dataclass(frozen=True, eq=False)
+class _Text:
+    """One encoded rubric text (a key point or a paraphrase) with what alignment needs, computed once."""
+
+    encoded: Encoded
+    mask: NDArray[np.bool_]
+    """Its content tokens outside the question (all its content tokens if the question has every one)."""
+    content: NDArray[np.float32]
+    """Normalised sum of those tokens' vectors."""
+    words: tuple[str, ...]
+    demoted: frozenset[str]
+    """Words that earn nothing: the question's, unless the text has no others."""
+
+
+def _text(encoded: Encoded, text: str, question_tokens: frozenset[str], question_words: frozenset[str]) -> _Text:
+    mask = content_mask(encoded.tokens, question_tokens)
+    if not mask.any():
+        mask = content_mask(encoded.tokens, frozenset())
+    words = tuple(content_words(text))
+    own = any(w not in question_words for w in words)
+    return _Text(
+        encoded, mask, content_vector(encoded.token_vectors, mask), words, question_words if own else frozenset()
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _EncodedRubric:
+    """The encoded texts of one rubric version."""
 
     vectors: Vectors
-    owners: list[int]  # row -> index into key_points + misconceptions
-    point_count: int
-    states_value: list[bool]  # per key point: its text states the exact value, so the numeric check decides it
+    """Key points with their paraphrases, then misconceptions: one row per text."""
+    owners: list[int]
+    """Row -> index into key_points + misconceptions."""
+    point_texts: list[list[_Text]]
+    """Per key point: its text and paraphrases."""
+    reference: Passage
+    question: Encoded
+    question_tokens: frozenset[str]
+    question_words: frozenset[str]
+    states_value: list[bool]
+    """Per key point: its text states the exact value, so the numeric check decides it."""
 
 
 class EmbeddingScorer:
-    """Scores answers against rubrics with an ``Embedder``; thread-safe, caches rubric embeddings."""
+    """Scores answers against rubrics with an ``Embedder``; thread-safe, caches rubric encodings."""
 
-    def __init__(self, embedder: Embedder, config: Stage1Config | None = None) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        config: Stage1Config | None = None,
+        model: CreditModel | None = None,
+        exemplar_params: ExemplarParams | None = None,
+    ) -> None:
         self.embedder = embedder
         self.config = config or Stage1Config()
-        self._cache: dict[tuple[str, str], _RubricVectors] = {}
+        self.model: CreditModel = model or RampModel(self.config.low, self.config.high)
+        self.exemplar_params = exemplar_params or DEFAULT_PARAMS
+        self._cache: dict[tuple[str, str], _EncodedRubric] = {}
+        self._exemplar_cache: dict[tuple[str, str, str], tuple[NDArray[np.float32], float]] = {}
         self._lock = threading.Lock()
 
-    def _rubric_vectors(self, rubric: Rubric) -> _RubricVectors:
+    def _encoded(self, rubric: Rubric) -> _EncodedRubric:
         cached = self._cache.get((rubric.id, rubric.version))
         if cached is not None:
             return cached
@@ -70,155 +140,272 @@ class EmbeddingScorer:
         return self._cache[(rubric.id, rubric.version)]
 
     def warm(self, rubrics: list[Rubric]) -> None:
-        """Embed the key points of every rubric not yet cached, in one model call."""
+        """Encode the texts of every rubric not yet cached, in one model call."""
         missing = [r for r in rubrics if (r.id, r.version) not in self._cache]
         if not missing:
             return
-        texts_by_rubric = [_rubric_texts(r) for r in missing]
-        vectors = self.embedder.embed([t for texts, _ in texts_by_rubric for t in texts])
+        plans = [_RubricTexts(r) for r in missing]
+        encoded = self.embedder.encode([t for plan in plans for t in plan.texts])
         row = 0
-        built: dict[tuple[str, str], _RubricVectors] = {}
-        for rubric, (texts, owners) in zip(missing, texts_by_rubric, strict=True):
-            states_value = [_states_value(p.text, rubric) for p in rubric.key_points]
-            block = vectors[row : row + len(texts)]
-            row += len(texts)
-            built[(rubric.id, rubric.version)] = _RubricVectors(block, owners, len(rubric.key_points), states_value)
+        built: dict[tuple[str, str], _EncodedRubric] = {}
+        for rubric, plan in zip(missing, plans, strict=True):
+            block = encoded[row : row + len(plan.texts)]
+            row += len(plan.texts)
+            built[(rubric.id, rubric.version)] = plan.assemble(block, self.config.window)
         with self._lock:
             self._cache.update(built)
 
-    def score(self, rubric: Rubric, answer: str) -> Stage1Result:
+    def score(self, rubric: Rubric, answer: str, exemplars: Sequence[Exemplar] = ()) -> Stage1Result:
         """Stage-1 result for one answer."""
-        return self.score_many([(rubric, answer)])[0]
+        return self.score_many([(rubric, answer)], [exemplars])[0]
 
-    def score_many(self, items: list[tuple[Rubric, str]]) -> list[Stage1Result]:
-        """Stage-1 results for many answers, embedding all their sentences in a single model call."""
-        answer_sentences = [_sentences(answer) for _, answer in items]
-        vectors = self.embedder.embed([s.text for ss in answer_sentences for s in ss])
+    def score_many(
+        self, items: list[tuple[Rubric, str]], exemplars: Sequence[Sequence[Exemplar]] | None = None
+    ) -> list[Stage1Result]:
+        """Stage-1 results for many answers, encoding all their sentences (and those of exemplars not yet seen)
+        in a single model call. ``exemplars[k]`` are human-scored answers of item k's question."""
+        empty: Sequence[Exemplar] = ()
+        wanted = list(exemplars) if exemplars is not None else [empty for _ in items]
+        if len(wanted) != len(items):
+            raise ValueError("score_many needs one list of exemplars per item")
+        fresh = self._unseen_exemplars(items, wanted)
+        found = self.evidence_many([*items, *fresh])
+        for (rubric, text), (answer, evidence) in zip(fresh, found[len(items) :], strict=True):
+            score = self._score_one(rubric, answer, evidence).score
+            with self._lock:
+                self._exemplar_cache[self._exemplar_key(rubric, text)] = (answer.vector, score)
         results: list[Stage1Result] = []
-        row = 0
-        for (rubric, answer), ss in zip(items, answer_sentences, strict=True):
-            us, unit_vectors = with_windows(answer, ss, vectors[row : row + len(ss)], self.config.window)
-            row += len(ss)
-            results.append(self._score_one(rubric, us, unit_vectors, len(ss), answer))
+        for (rubric, _), (answer, evidence), chosen in zip(items, found[: len(items)], wanted, strict=True):
+            result = self._score_one(rubric, answer, evidence)
+            if chosen:
+                scored = [ScoredExemplar(e, *self._exemplar_cache[self._exemplar_key(rubric, e.text)]) for e in chosen]
+                effect = pull(result.score, answer.vector, scored, self.exemplar_params)
+                if effect is not None:
+                    result = result.model_copy(update={"score": effect.after, "exemplars": effect})
+            results.append(result)
         return results
 
+    def _exemplar_key(self, rubric: Rubric, text: str) -> tuple[str, str, str]:
+        return (rubric.version, self.model.version, text)
+
+    def _unseen_exemplars(
+        self, items: list[tuple[Rubric, str]], exemplars: list[Sequence[Exemplar]]
+    ) -> list[tuple[Rubric, str]]:
+        """(rubric, text) of exemplars whose vector and stage-1 score are not cached yet, each once."""
+        fresh: dict[tuple[str, str, str], tuple[Rubric, str]] = {}
+        for (rubric, _), chosen in zip(items, exemplars, strict=True):
+            for e in chosen:
+                key = self._exemplar_key(rubric, e.text)
+                if key not in self._exemplar_cache and e.text.strip():
+                    fresh[key] = (rubric, e.text)
+        if len(self._exemplar_cache) + len(fresh) > EXEMPLAR_CACHE:
+            with self._lock:
+                self._exemplar_cache.clear()  # rare: a bounded cache is simpler than an LRU here
+        return list(fresh.values())
+
+    def evidence_many(self, items: Sequence[tuple[Rubric, str]]) -> list[tuple[Passage, AnswerEvidence]]:
+        """The encoded answers and their evidence, without credits (fitting a credit model starts here)."""
+        split = [_sentences(answer) for _, answer in items]
+        encoded = self.embedder.encode([s.text for spans in split for s in spans])
+        out: list[tuple[Passage, AnswerEvidence]] = []
+        row = 0
+        for (rubric, answer), spans in zip(items, split, strict=True):
+            answer_passage = passage(answer, spans, encoded[row : row + len(spans)], self.config.window)
+            row += len(spans)
+            out.append((answer_passage, _evidence(self._encoded(rubric), answer_passage)))
+        return out
+
     def score_against(self, answer: str, rubrics: list[Rubric]) -> list[Stage1Result]:
-        """One answer scored against several rubrics, its sentences embedded once (rubric quality checks)."""
-        ss = _sentences(answer)
-        us, vectors = with_windows(answer, ss, self.embedder.embed([s.text for s in ss]), self.config.window)
-        return [self._score_one(rubric, us, vectors, len(ss), answer) for rubric in rubrics]
+        """One answer scored against several rubrics, its sentences encoded once (rubric quality checks)."""
+        spans = _sentences(answer)
+        answer_passage = passage(answer, spans, self.embedder.encode([s.text for s in spans]), self.config.window)
+        return [
+            self._score_one(rubric, answer_passage, _evidence(self._encoded(rubric), answer_passage))
+            for rubric in rubrics
+        ]
 
-    def _score_one(
-        self, rubric: Rubric, us: list[Span], unit_vectors: Vectors, n_sentences: int, answer: str
-    ) -> Stage1Result:
-        cfg = self.config
-        rv = self._rubric_vectors(rubric)
-        sims = unit_vectors @ rv.vectors.T  # units x rubric texts
-        owners = np.asarray(rv.owners)
-        n_owners = rv.point_count + len(rubric.misconceptions)
-        # Best similarity per (unit, owner): max over each owner's paraphrase columns.
-        per_owner = np.full((len(us), n_owners), -1.0, dtype=np.float32)
-        for owner in range(n_owners):
-            per_owner[:, owner] = sims[:, owners == owner].max(axis=1)
-        # Evidence is the best single sentence (listed first); windows only raise the similarity.
-        sentence_rows = list(range(n_sentences))
-
-        numeric = check_exact(answer, rubric.answer) if rubric.answer is not None else None
+    def _score_one(self, rubric: Rubric, answer: Passage, evidence: AnswerEvidence) -> Stage1Result:
+        encoded = self._encoded(rubric)
+        numeric = check_exact(answer.text, rubric.answer) if rubric.answer is not None else None
+        weights = [p.weight for p in rubric.key_points]
+        coverages = self.model.credits(evidence, weights)
         points: list[PointResult] = []
-        certainty = 0.0
-        for i, point in enumerate(rubric.key_points):
-            sim = float(per_owner[:, i].max())
-            coverage = _ramp(sim, cfg.low, cfg.high)
-            best = max(sentence_rows, key=lambda r: per_owner[r, i])
-            evidence = _evidence(us[best]) if coverage > 0 else None
-            if numeric is not None and rv.states_value[i]:
+        for i, (point, found, coverage) in enumerate(zip(rubric.key_points, evidence.points, coverages, strict=True)):
+            credit = coverage
+            quote = _quote(answer.units[found.best_unit]) if coverage > 0 and answer.units else None
+            if numeric is not None and encoded.states_value[i]:
                 # Embeddings cannot tell 1/3 from 1/4: the stated number decides a value-bearing point.
-                coverage = 1.0 if numeric.matched else 0.0
-                evidence = numeric.evidence
+                credit = 1.0 if numeric.matched else 0.0
+                quote = numeric.evidence
             points.append(
                 PointResult(
                     id=point.id,
                     text=point.text,
                     weight=point.weight,
-                    similarity=round(sim, 4),
+                    similarity=round(found.cosine, 4),
+                    content_similarity=round(found.content_cosine, 4),
+                    token_recall=round(found.token_recall, 4),
+                    word_recall=round(found.word_recall, 4),
                     coverage=round(coverage, 4),
-                    credit=round(coverage, 4),
-                    evidence=evidence,
+                    credit=round(credit, 4),
+                    evidence=quote,
                 )
             )
-            certainty += point.weight * _certainty(sim, cfg.low, cfg.high)
+        misconceptions = self._misconceptions(rubric, encoded, answer)
+        certainty = sum(p.weight * abs(2 * p.credit - 1) for p in points)
+        return Stage1Result(
+            score=combine(points, misconceptions, rubric.total_weight),
+            confidence=round(certainty / rubric.total_weight, 4),
+            points=points,
+            misconceptions=misconceptions,
+            numeric=numeric,
+            signals=AnswerSignals(
+                reference_cosine=round(evidence.reference_cosine, 4),
+                reference_recall=round(evidence.reference_recall, 4),
+                word_f1=round(evidence.word_f1, 4),
+                question_cosine=round(evidence.question_cosine, 4),
+                words=evidence.words,
+            ),
+            model=self.model.version,
+        )
 
-        best_point_sim = per_owner[:, : rv.point_count].max(axis=1)
-        misconceptions: list[MisconceptionResult] = []
+    def _misconceptions(self, rubric: Rubric, encoded: _EncodedRubric, answer: Passage) -> list[MisconceptionResult]:
+        cfg = self.config
+        if not rubric.misconceptions or not answer.units:
+            return [
+                MisconceptionResult(id=m.id, text=m.text, penalty=m.penalty, detected=False, correction=m.correction)
+                for m in rubric.misconceptions
+            ]
+        per_owner = _best_per_owner(answer.unit_vectors, encoded)
+        point_count = len(rubric.key_points)
+        best_point_sim = per_owner[:, :point_count].max(axis=1)
+        found: list[MisconceptionResult] = []
         for j, misconception in enumerate(rubric.misconceptions):
-            column = per_owner[:, rv.point_count + j]
+            column = per_owner[:, point_count + j]
             # A sentence that denies the misconception embeds almost as close as one asserting it, and so does a
             # correct statement of a nearby key point; only a sentence that matches the misconception clearly
             # better than any key point, with the same negation parity, counts as asserting it.
             parity = negation_parity(misconception.text)
             asserting = [
                 r
-                for r in range(len(us))
-                if negation_parity(us[r].text) == parity and column[r] >= best_point_sim[r] + cfg.misconception_margin
+                for r in range(len(answer.units))
+                if negation_parity(answer.units[r].text) == parity
+                and column[r] >= best_point_sim[r] + cfg.misconception_margin
             ]
             best = max(asserting, key=lambda r: column[r]) if asserting else int(column.argmax())
             sim = float(column[best])
             detected = bool(asserting) and sim >= cfg.misconception_threshold
-            misconceptions.append(
+            found.append(
                 MisconceptionResult(
                     id=misconception.id,
                     text=misconception.text,
                     penalty=misconception.penalty,
                     detected=detected,
                     similarity=round(sim, 4),
-                    evidence=_evidence(us[best]) if detected else None,
+                    evidence=_quote(answer.units[best]) if detected else None,
                     correction=misconception.correction,
                 )
             )
-        score = combine(points, misconceptions, rubric.total_weight)
-        return Stage1Result(
-            score=score,
-            confidence=round(certainty / rubric.total_weight, 4),
-            points=points,
-            misconceptions=misconceptions,
-            numeric=numeric,
+        return found
+
+
+class _RubricTexts:
+    """The texts of a rubric to encode, in order, and how to put their encodings back together."""
+
+    def __init__(self, rubric: Rubric) -> None:
+        self.rubric = rubric
+        self.owners: list[int] = []
+        texts: list[str] = []
+        for i, point in enumerate(rubric.key_points):
+            for text in (point.text, *point.paraphrases):
+                texts.append(text)
+                self.owners.append(i)
+        for j, misconception in enumerate(rubric.misconceptions):
+            texts.append(misconception.text)
+            self.owners.append(len(rubric.key_points) + j)
+        self.owned = len(texts)
+        self.reference_spans = _sentences(rubric.reference_answer)
+        texts.extend(s.text for s in self.reference_spans)
+        texts.append(rubric.prompt)
+        self.texts = texts
+
+    def assemble(self, encoded: list[Encoded], window: int) -> _EncodedRubric:
+        rubric = self.rubric
+        owned = encoded[: self.owned]
+        question = encoded[-1]
+        question_tokens = frozenset(question.tokens)
+        question_words = frozenset(content_words(rubric.prompt))
+        point_texts: list[list[_Text]] = [[] for _ in rubric.key_points]
+        for row, owner in enumerate(self.owners):
+            if owner < len(rubric.key_points):
+                point_texts[owner].append(_text(owned[row], self.texts[row], question_tokens, question_words))
+        reference = passage(rubric.reference_answer, self.reference_spans, encoded[self.owned : -1], window=1)
+        return _EncodedRubric(
+            vectors=np.stack([e.vector for e in owned]).astype(np.float32),
+            owners=self.owners,
+            point_texts=point_texts,
+            reference=reference,
+            question=question,
+            question_tokens=question_tokens,
+            question_words=question_words,
+            states_value=[_states_value(p.text, rubric) for p in rubric.key_points],
         )
 
 
-def _sentences(answer: str) -> list[Span]:
-    return sentences(answer) or [Span(answer, 0, len(answer))]
+def _best_per_owner(unit_vectors: Vectors, encoded: _EncodedRubric) -> np.ndarray:
+    """Best similarity per (answer unit, key point or misconception): the max over each owner's texts."""
+    sims = unit_vectors @ encoded.vectors.T
+    owners = np.asarray(encoded.owners)
+    n_owners = int(owners.max()) + 1
+    per_owner = np.full((unit_vectors.shape[0], n_owners), -1.0, dtype=np.float32)
+    for owner in range(n_owners):
+        per_owner[:, owner] = sims[:, owners == owner].max(axis=1)
+    return per_owner
 
 
-def with_windows(answer: str, spans: list[Span], vectors: Vectors, window: int) -> tuple[list[Span], Vectors]:
-    """Sentences followed by windows of 2..``window`` consecutive sentences, with length-weighted mean vectors."""
-    out_spans = list(spans)
-    out_vectors = [vectors]
-    lengths = np.asarray([len(s.text) for s in spans], dtype=np.float32)
-    for size in range(2, window + 1):
-        if len(spans) < size:
-            break
-        n = len(spans) - size + 1
-        mixed = sum(vectors[k : k + n] * lengths[k : k + n, None] for k in range(size))
-        norms = np.linalg.norm(mixed, axis=1, keepdims=True)
-        out_vectors.append((mixed / np.maximum(norms, 1e-12)).astype(np.float32))
-        for i in range(n):
-            start, end = spans[i].start, spans[i + size - 1].end
-            out_spans.append(Span(answer[start:end], start, end))
-    return out_spans, np.concatenate(out_vectors)
+def _evidence(encoded: _EncodedRubric, answer: Passage) -> AnswerEvidence:
+    """Per-point and per-answer evidence of one answer against one encoded rubric."""
+    excluded = encoded.question_tokens
+    answer_mask = content_mask(answer.tokens, excluded)
+    answer_words = frozenset(answer.words)
+    per_owner = _best_per_owner(answer.unit_vectors, encoded) if answer.units else None
+    answer_content = content_vectors(answer, answer_mask)
+    points: list[PointEvidence] = []
+    for i, texts in enumerate(encoded.point_texts):
+        cosine, best_unit, own_cosine = 0.0, 0, 0.0
+        if per_owner is not None:
+            cosine = float(per_owner[:, i].max())
+            # Evidence is the sentence saying most besides the question (windows only raise the similarity).
+            own = (answer_content @ np.stack([t.content for t in texts]).T).max(axis=1)
+            own_cosine = float(own.max())
+            best_unit = int(own[: answer.sentence_count].argmax())
+        token_recall = max(
+            align(t.encoded.token_vectors, t.mask, answer.token_vectors, answer_mask).recall for t in texts
+        )
+        word_recall = max(word_overlap(t.words, answer_words, t.demoted)[0] for t in texts)
+        points.append(PointEvidence(cosine, own_cosine, best_unit, token_recall, word_recall))
+    reference = encoded.reference
+    reference_mask = content_mask(reference.tokens, excluded)
+    aligned = align(reference.token_vectors, reference_mask, answer.token_vectors, answer_mask)
+    ref_recall, _ = word_overlap(reference.words, answer_words, encoded.question_words)
+    answer_precision, _ = word_overlap(answer.words, frozenset(reference.words), encoded.question_words)
+    return AnswerEvidence(
+        points=points,
+        reference_cosine=float(answer.vector @ reference.vector) if answer.units else 0.0,
+        reference_recall=aligned.recall,
+        reference_precision=aligned.precision,
+        word_f1=f1(ref_recall, answer_precision),
+        question_cosine=float(answer.vector @ encoded.question.vector) if answer.units else 0.0,
+        words=len(answer.words),
+        reference_words=len(reference.words),
+    )
 
 
-def _rubric_texts(rubric: Rubric) -> tuple[list[str], list[int]]:
-    """Texts to embed for a rubric (key points with paraphrases, then misconceptions) and each one's owner."""
-    texts: list[str] = []
-    owners: list[int] = []
-    for i, point in enumerate(rubric.key_points):
-        for text in (point.text, *point.paraphrases):
-            texts.append(text)
-            owners.append(i)
-    for j, misconception in enumerate(rubric.misconceptions):
-        texts.append(misconception.text)
-        owners.append(len(rubric.key_points) + j)
-    return texts, owners
+def _sentences(text: str) -> list[Span]:
+    stripped = text.strip()
+    if not stripped:
+        return []
+    return sentences(text) or [Span(stripped, text.find(stripped), text.find(stripped) + len(stripped))]
 
 
 def combine(points: list[PointResult], misconceptions: list[MisconceptionResult], total_weight: float) -> float:
@@ -228,17 +415,7 @@ def combine(points: list[PointResult], misconceptions: list[MisconceptionResult]
     return round(min(1.0, max(0.0, earned - penalty)), 4)
 
 
-def _ramp(x: float, low: float, high: float) -> float:
-    return float(min(1.0, max(0.0, (x - low) / (high - low))))
-
-
-def _certainty(sim: float, low: float, high: float) -> float:
-    """1 far from the ambiguous middle of the ramp, 0 right at it."""
-    mid, half = (low + high) / 2, (high - low) / 2
-    return min(1.0, abs(sim - mid) / half)
-
-
-def _evidence(span: Span) -> Evidence:
+def _quote(span: Span) -> Evidence:
     return Evidence(quote=span.text, start=span.start, end=span.end)
 
 

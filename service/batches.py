@@ -19,6 +19,7 @@ from typing import Any, Literal
 from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from grader.exemplars import Exemplar
 from grader.pipeline import Grader
 from grader.result import GradeResult
 from rubrics.loader import RubricBank
@@ -139,14 +140,18 @@ async def mark_enqueued(session: AsyncSession, batch_id: str) -> None:
 
 
 async def _grade_answers(
-    grader: Grader, stages: str, pairs: list[tuple[Any, str]], model_lock: asyncio.Lock
+    grader: Grader,
+    stages: str,
+    pairs: list[tuple[Any, str]],
+    exemplars: list[list[Exemplar]],
+    model_lock: asyncio.Lock,
 ) -> list[GradeResult]:
     """Stage 1 for the whole chunk in one model call, then the judge per answer with its own concurrency."""
     try:
         # One model call at a time: two at once only split the same cores, while the other chunk's judge calls
         # and database writes go on meanwhile.
         async with model_lock:
-            stage1 = await asyncio.to_thread(grader.scorer.score_many, pairs)
+            stage1 = await asyncio.to_thread(grader.scorer.score_many, pairs, exemplars)
     except Exception as exc:  # the answers are stored; say why they have no score rather than losing the chunk
         log.exception("stage 1 failed for a chunk")
         return [grading_failed(grader, r, exc) for r, _ in pairs]
@@ -204,7 +209,15 @@ async def grade_chunk(
         if rubric is not None:  # the bank could have lost the question since the upload
             pairs.append((rubric, text))
             gradable.append(item)
-    results = await _grade_answers(grader, stages, pairs, model_lock or asyncio.Lock())
+    async with sessions() as session:
+        exemplars = await repository.exemplars_for(
+            session,
+            {r.id for r, _ in pairs},
+            [item.answer_id for item in gradable if item.answer_id is not None],
+            grader.exemplars_per_question,
+        )
+    chosen = [exemplars.get(r.id, []) for r, _ in pairs]
+    results = await _grade_answers(grader, stages, pairs, chosen, model_lock or asyncio.Lock())
     per_answer_ms = round((time.perf_counter() - started) * 1000 / max(len(pairs), 1), 2)
     outcome: dict[int, GradeResult | str] = {item.id: result for item, result in zip(gradable, results, strict=True)}
     for item, _ in items:

@@ -335,6 +335,33 @@ def _validate_file(path: Path) -> tuple[list, list]:  # type: ignore[type-arg]
         return [], exc.problems
 
 
+def _stage1(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.dataset import load_dataset
+    from eval.scale import Scale
+    from eval.stage1_fit import collect, file_sha256, model_file
+    from grader.errors import InvalidInput
+    from grader.fitted import write_model_file
+
+    grader = Grader.from_settings(settings.model_copy(update={"stage1_model": "ramp"}))
+    sets = []
+    for spec in args.data:
+        path_text, sep, scale_text = spec.rpartition("=")
+        if not sep:
+            raise InvalidInput(f"{spec}: give each data set with its scale, as FILE=MIN:MAX:STEP")
+        path = Path(path_text)
+        dataset = load_dataset(path, Scale.parse(scale_text))
+        print(f"{path.name}: {len(dataset.items)} answers to {len(dataset.questions)} questions", file=sys.stderr)
+        sets.append(collect(dataset, grader.scorer, file_sha256(path), max_answer_chars=grader.max_answer_chars))
+    fitted = model_file(sets, grader.scorer.embedder.name, folds=args.cv, exemplars=args.exemplars)
+    write_model_file(fitted, args.out)
+    print(f"wrote {args.out} ({fitted.version})")
+    for name, figures in fitted.cross_validation["sets"].items():
+        shown = {kind: f for kind, f in figures.items() if isinstance(f, dict)}
+        row = "  ".join(f"{kind} r={f['pearson']} qwk={f['qwk']}" for kind, f in shown.items())
+        print(f"  {name} (out of fold): {row}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(prog="grader", description=__doc__)
@@ -398,6 +425,21 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--profile", help="store the mapping as this named profile (implies --store)")
     calibrate.add_argument("--name", help="the stored run's name (default: the data file's name)")
     calibrate.set_defaults(func=_calibrate)
+
+    stage1 = sub.add_parser("stage1", help="the stage-1 credit model")
+    s_sub = stage1.add_subparsers(dest="stage1_command", required=True)
+    fit = s_sub.add_parser(
+        "fit", help="fit the credit model on human-scored data sets and write it with its out-of-fold figures"
+    )
+    fit.add_argument(
+        "data",
+        nargs="+",
+        help="data sets as FILE=MIN:MAX:STEP (JSONL or CSV as for calibrate), e.g. mohler.jsonl=0:5:0.5",
+    )
+    fit.add_argument("--out", type=Path, required=True, help="the model file to write (JSON)")
+    fit.add_argument("--cv", type=int, default=5, help="folds of the cross-validation grouped by question")
+    fit.add_argument("--exemplars", type=int, default=10, help="exemplars per question when choosing their settings")
+    stage1.set_defaults(func=_stage1)
 
     keys = sub.add_parser("keys", help="API keys (GRADER_AUTH=keys)")
     k_sub = keys.add_subparsers(dest="keys_command", required=True)

@@ -34,16 +34,14 @@ def observe(metrics: Metrics, grade: Grade) -> None:
         metrics.stage_seconds.labels("embedding").observe(max(0.0, grade.latency_ms - (judge_ms or 0.0)) / 1000)
 
 
-def grade_out(grade: Grade) -> GradeOut:
-    """API view of a stored grade (its answer must be loaded)."""
-    return GradeOut.of(
-        grade.id,
-        grade.answer_id,
-        grade.answer.text,
-        GradeResult.model_validate(grade.result),
-        grade.created_at,
-        grade.latency_ms,
-    )
+def grade_out(grade: Grade, staff: bool) -> GradeOut:
+    """API view of a stored grade (its answer must be loaded). Exemplars are other people's answers: only staff
+    (raters, admins) see which ones; a candidate sees how much each moved the score."""
+    result = GradeResult.model_validate(grade.result)
+    if not staff and result.exemplars is not None:
+        hidden = [u.model_copy(update={"answer_id": None}) for u in result.exemplars.used]
+        result = result.model_copy(update={"exemplars": result.exemplars.model_copy(update={"used": hidden})})
+    return GradeOut.of(grade.id, grade.answer_id, grade.answer.text, result, grade.created_at, grade.latency_ms)
 
 
 def _rubric(bank: RubricBank, question_id: str) -> Rubric:
@@ -103,7 +101,8 @@ async def grade_stored(session: AsyncSession, rubric: Rubric, grader: Grader, st
     """Grade an answer that is already stored and store the new grade (also used to regrade)."""
     started = time.perf_counter()
     try:
-        result = await grader.grade(rubric, stored.text)
+        exemplars = await repository.exemplars_for(session, [rubric.id], [stored.id], grader.exemplars_per_question)
+        result = await grader.grade(rubric, stored.text, exemplars.get(rubric.id, []))
     except Exception as exc:  # the answer is stored; record why it has no score instead of failing the request
         log.exception("grading answer %s failed", stored.id)
         result = grading_failed(grader, rubric, exc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import func, select
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from grader.exemplars import Exemplar
 from grader.result import GradeResult
 from rubrics.schema import Rubric
 from service.tables import Answer, Grade, HumanScore, RubricVersion, utcnow
@@ -139,6 +141,48 @@ async def add_human_score(
     session.add(row)
     await session.commit()
     return row
+
+
+async def exemplars_for(
+    session: AsyncSession, question_ids: Collection[str], exclude: Collection[str], per_question: int
+) -> dict[str, list[Exemplar]]:
+    """Human-scored answers of these questions as exemplars: each answer's mean human score on [0, 1], the most
+    recently scored ``per_question`` answers per question, never an answer in ``exclude`` (the ones being graded:
+    an answer's own human score must not reach its grade)."""
+    if per_question <= 0 or not question_ids:
+        return {}
+    unit = (HumanScore.score - HumanScore.scale_min) / (HumanScore.scale_max - HumanScore.scale_min)
+    scored = (
+        select(
+            HumanScore.answer_id.label("answer_id"),
+            func.avg(unit).label("score"),
+            func.max(HumanScore.created_at).label("latest"),
+        )
+        .group_by(HumanScore.answer_id)
+        .subquery()
+    )
+    ranked = (
+        select(
+            Answer.id.label("id"),
+            Answer.question_id.label("question_id"),
+            Answer.text.label("text"),
+            scored.c.score,
+            func.row_number()
+            .over(partition_by=Answer.question_id, order_by=(scored.c.latest.desc(), Answer.id))
+            .label("rank"),
+        )
+        .join(scored, scored.c.answer_id == Answer.id)
+        .where(Answer.question_id.in_(list(question_ids)))
+    )
+    if exclude:
+        ranked = ranked.where(Answer.id.not_in(list(exclude)))
+    sub = ranked.subquery()
+    query = select(sub.c.id, sub.c.question_id, sub.c.text, sub.c.score).where(sub.c.rank <= per_question)
+    rows = await session.execute(query)
+    found: dict[str, list[Exemplar]] = {}
+    for answer_id, question_id, text, score in rows:
+        found.setdefault(question_id, []).append(Exemplar(answer_id, text, float(score)))
+    return found
 
 
 def grade_values(answer_id: str, result: GradeResult, latency_ms: float | None) -> dict[str, Any]:

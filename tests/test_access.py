@@ -161,6 +161,27 @@ def test_human_scores(keyed: tuple[Settings, Clients]) -> None:
     assert len(c.admin.get(path).json()) == 3
 
 
+def test_human_scores_become_exemplars_but_never_of_their_own_answer(keyed: tuple[Settings, Clients]) -> None:
+    _, c = keyed
+    rated = _grade(c.bob, "The span's dimension equals the rank of the matrix with these vectors as columns.").json()
+    path = f"/v1/answers/{rated['answer_id']}/human-scores"
+    assert c.rater.post(path, json={"score": 5, "scale_min": 0, "scale_max": 5}).status_code == 201
+
+    # A new, similar answer is pulled toward the rater's score, and the grade says by which answer and how much.
+    mine = _grade(c.alice, "Its dimension is the rank of the matrix whose columns are the vectors.").json()
+    pulled = mine["exemplars"]
+    assert pulled is not None and pulled["after"] == mine["score"] == mine["stage1_score"]
+    assert pulled["after"] > pulled["before"]
+    assert pulled["used"][0]["human_score"] == 1.0 and pulled["used"][0]["answer_id"] is None  # not bob's id
+    staff_view = c.rater.get(f"/v1/grades/{mine['id']}").json()
+    assert staff_view["exemplars"]["used"][0]["answer_id"] == rated["answer_id"]
+
+    # Regrading the rated answer itself: its own human score never reaches its grade.
+    regraded = c.admin.post(f"/v1/answers/{rated['answer_id']}/regrade").json()
+    assert regraded["exemplars"] is None
+    assert regraded["score"] == rated["score"]
+
+
 def test_a_rubric_edit_never_changes_a_stored_grade(settings: Settings, grader: Grader) -> None:
     original = default_bank()
     rubric = original.get(QID)

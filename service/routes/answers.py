@@ -55,7 +55,7 @@ async def read_answer(answer_id: str, session: SessionDep, principal: PrincipalD
         answer=answer.text,
         owner=answer.owner,
         created_at=answer.created_at,
-        grades=[grading.grade_out(g) for g in answer.grades],
+        grades=[grading.grade_out(g, principal.can_see_everything()) for g in answer.grades],
         human_scores=[_human(h) for h in answer.human_scores] if principal.can_see_everything() else None,
     )
 
@@ -77,7 +77,7 @@ async def regrade_answer(
     grade = await grading.regrade(session, bank, grader, answer)
     grading.observe(state.metrics, grade)
     response.headers["Location"] = f"/v1/grades/{grade.id}"
-    return grading.grade_out(grade)
+    return grading.grade_out(grade, staff=True)  # admins only
 
 
 @router.post(

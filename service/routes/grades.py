@@ -56,7 +56,7 @@ async def create_grade(
         grading.observe(state.metrics, grade)
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/v1/grades/{grade.id}"
-    return calibrations.with_profile(grading.grade_out(grade), mapping)
+    return calibrations.with_profile(grading.grade_out(grade, principal.can_see_everything()), mapping)
 
 
 @router.get("", response_model=GradeList, responses=responses(401, 404, 422))
@@ -75,7 +75,7 @@ async def list_grades(
     rows, total = await repository.list_grades(
         session, owner, question_id, status.value if status else None, limit, offset
     )
-    items = [calibrations.with_profile(grading.grade_out(g), mapping) for g in rows]
+    items = [calibrations.with_profile(grading.grade_out(g, principal.can_see_everything()), mapping) for g in rows]
     return GradeList(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -88,4 +88,4 @@ async def read_grade(
     if grade is None or not (principal.can_see_everything() or grade.answer.owner == principal.id):
         raise UnknownGrade(f"No grade has id {grade_id!r}.")
     mapping = await calibrations.get_profile(session, profile) if profile else None
-    return calibrations.with_profile(grading.grade_out(grade), mapping)
+    return calibrations.with_profile(grading.grade_out(grade, principal.can_see_everything()), mapping)
