@@ -89,6 +89,12 @@ class Misconception(_Strict):
 ExactValue = float | list[float] | list[list[float]] | str
 
 
+def _flat(value: float | list[float] | list[list[float]]) -> list[float]:
+    if isinstance(value, list):
+        return [float(x) for item in value for x in (_flat(item) if isinstance(item, list) else [item])]
+    return [float(value)]
+
+
 class ExactAnswer(_Strict):
     """The computable result of a numeric question."""
 
@@ -98,8 +104,30 @@ class ExactAnswer(_Strict):
     """Absolute tolerance when comparing a stated number with the value."""
     display: str
     """How a person would write the answer, e.g. '1/3 ≈ 0.333'."""
-    accept: list[float] = []
-    """Other numbers that also count as the right value (e.g. a percentage form)."""
+    accept: list[float | list[float] | list[list[float]]] = []
+    """Other values that also count as right: numbers for a scalar value (e.g. a percentage form), whole vectors of
+    the same length for a vector value (e.g. sample instead of population variance)."""
+    ordered: bool = True
+    """For a vector value: whether the entries must be stated in order. False where the question does not fix
+    an order (a candidate may give the determinant before the trace, or list scores by rank)."""
+    labels: list[str] = []
+    """For an unordered vector: one name per entry ('trace', 'det|determinant'; '|' separates synonyms). A number
+    stated right after an entry's name must be that entry's value, so swapped values do not match."""
+
+    @model_validator(mode="after")
+    def _shapes(self) -> ExactAnswer:
+        if isinstance(self.value, str):
+            if self.accept or self.labels or not self.ordered:
+                raise ValueError("a symbolic value takes no accept, labels or ordered")
+            return self
+        scalar = not isinstance(self.value, list)
+        size = 1 if scalar else len(_flat(self.value))
+        for alternative in self.accept:
+            if scalar != (not isinstance(alternative, list)) or (not scalar and len(_flat(alternative)) != size):
+                raise ValueError("each accepted alternative must have the value's shape (a number, or as many entries)")
+        if self.labels and (scalar or self.ordered or len(self.labels) != size):
+            raise ValueError("labels need an unordered vector value and one label per entry")
+        return self
 
 
 class Context(_Strict):

@@ -70,7 +70,7 @@ def test_11_tree_information_gain():
     assert abs(dg - 0.1875) < 1e-12
     assert _close(r.answer.value, [h, ig, dg], r.answer.tolerance)
     ig_nats = entropy(parent, math.e) - wl * entropy(left, math.e) - wr * entropy(right, math.e)
-    assert _close(r.answer.accept, [entropy(parent, math.e), ig_nats], r.answer.tolerance)
+    assert _close(r.answer.accept, [[entropy(parent, math.e), ig_nats, dg]], r.answer.tolerance)
     # The unweighted-average misconception gives a different gain.
     wrong = h - (entropy(left) + entropy(right)) / 2
     assert not _close(r.answer.value[1], wrong, r.answer.tolerance)

@@ -31,7 +31,8 @@ def test_02_mean_median_variance():
     pop_var, sample_var = ss / n, ss / (n - 1)
     computed = [float(mean), float(median), float(pop_var), math.sqrt(pop_var)]
     assert _close(r.answer.value, computed, r.answer.tolerance)
-    assert _close(r.answer.accept, [float(sample_var), math.sqrt(sample_var)], r.answer.tolerance)
+    sample = [float(mean), float(median), float(sample_var), math.sqrt(sample_var)]
+    assert _close(r.answer.accept, [sample], r.answer.tolerance)
     assert abs(np.var(xs, ddof=1) - float(sample_var)) < 1e-12
 
 
