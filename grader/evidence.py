@@ -36,6 +36,8 @@ class Passage:
     units: list[Span]
     """Sentences first (``sentence_count`` of them), then windows of consecutive sentences."""
     sentence_count: int
+    sentences: list[Encoded]
+    """The encodings of the sentences (the first ``sentence_count`` units)."""
     unit_vectors: Vectors
     vector: NDArray[np.float32]
     """The whole text's vector: the mean pooling of all its sentences' tokens."""
@@ -70,6 +72,7 @@ def passage(text: str, spans: Sequence[Span], encoded: Sequence[Encoded], window
         text=text,
         units=units,
         sentence_count=len(spans),
+        sentences=list(encoded),
         unit_vectors=np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, dim), dtype=np.float32),
         vector=whole,
         tokens=tokens,
@@ -102,6 +105,12 @@ def align(
         return Alignment(0.0, 0.0)
     sims = target[target_mask] @ answer[answer_mask].T
     return Alignment(float(sims.max(axis=1).mean()), float(sims.max(axis=0).mean()))
+
+
+def without(answer: Passage, dropped: set[int], window: int) -> Passage:
+    """The passage without some of its sentences (those that assert a wrong claim earn nothing for others)."""
+    kept = [k for k in range(answer.sentence_count) if k not in dropped]
+    return passage(answer.text, [answer.units[k] for k in kept], [answer.sentences[k] for k in kept], window)
 
 
 def content_vectors(passage: Passage, mask: NDArray[np.bool_]) -> Vectors:

@@ -64,7 +64,8 @@ class PointResult(_Frozen):
     coverage: float | None = None
     """Stage 1: the credit model's estimate, in [0, 1], that the answer makes the point."""
     verdict: Verdict | None = None
-    """Stage 2: the judge's verdict, when the judge ran and the verdict survived validation."""
+    """The judge's verdict, when the judge ran and the verdict survived validation; stage 1 alone sets only
+    ``contradicted``, when a sentence of the answer states the opposite of the point."""
     credit: float
     """Share of the point's weight that counts towards the score, in [0, 1]."""
     evidence: Evidence | None = None
@@ -73,6 +74,10 @@ class PointResult(_Frozen):
     """Stage 2: the judge's one-line reason."""
     voided: str | None = None
     """Why a judge verdict was discarded (e.g. its quote does not occur in the answer)."""
+    contradiction: str | None = None
+    """Stage 1: the rubric's statement contradicting the point that the evidence sentence matches."""
+    hint: str | None = None
+    """What to think about when the point is missed (the rubric's hint)."""
 
 
 class MisconceptionResult(_Frozen):

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from grader.claims import Assertion, ClaimThresholds, WrongClaim, strongest, wrong_claim
 from grader.credit import CreditModel, RampModel
 from grader.embedding import Embedder, Encoded, Vectors
 from grader.evidence import (
@@ -30,6 +31,7 @@ from grader.evidence import (
     content_vectors,
     f1,
     passage,
+    without,
     word_overlap,
 )
 from grader.exemplars import DEFAULT_PARAMS, Exemplar, ScoredExemplar, pull
@@ -42,6 +44,7 @@ from grader.result import (
     NumericCheck,
     PointResult,
     Stage1Result,
+    Verdict,
 )
 from grader.text import Span, negation_parity, sentences
 from grader.words import content_words
@@ -60,9 +63,19 @@ class Stage1Config:
     high: float = 0.80
     """Ramp model: similarity at or above which a key point counts as fully covered."""
     misconception_threshold: float = 0.80
-    """Similarity at which a sentence is taken to assert a misconception (high: negations embed close too)."""
+    """A sentence asserts a misconception only at this cosine with it or above (``grader.claims``)."""
     misconception_margin: float = 0.05
-    """A sentence asserts a misconception only if it is this much closer to it than to every key point."""
+    """... and only this much closer to it than to the nearest key point (lexical terms included)."""
+    contradictions: bool = False
+    """Mark key points contradicted from the rubrics' contradiction statements. Off: measured on 559 labelled
+    answers (eval/claims.py), no setting of the embedding detector catches most wrong claims without accusing
+    many reference answers, so it waits for a better detector (docs/claims.md)."""
+    contradiction_threshold: float = 0.80
+    """A sentence contradicts a key point only at this cosine with one of its contradictions or above."""
+    contradiction_margin: float = 0.1
+    """... and only this much closer to the contradiction than to the point (lexical terms included)."""
+    claim_lexical: float = 0.0
+    """Weight of the words only the wrong claim, or only the right statement, uses (``grader.claims``)."""
     window: int = 2
     """Largest number of consecutive sentences compared as one unit."""
 
@@ -112,6 +125,9 @@ class _EncodedRubric:
     question_words: frozenset[str]
     states_value: list[bool]
     """Per key point: its text states the exact value, so the numeric check decides it."""
+    contradictions: list[list[WrongClaim]]
+    """Per key point: the statements that contradict it."""
+    misconceptions: list[WrongClaim]
 
 
 class EmbeddingScorer:
@@ -227,13 +243,23 @@ class EmbeddingScorer:
     def _score_one(self, rubric: Rubric, answer: Passage, evidence: AnswerEvidence) -> Stage1Result:
         encoded = self._encoded(rubric)
         numeric = check_exact(answer.text, rubric.answer) if rubric.answer is not None else None
+        claims = self._claims(encoded, answer)
+        tainted = {a.sentence for a, _ in claims.contradicted.values()} | {a.sentence for a in claims.asserted.values()}
+        # A sentence that asserts a wrong claim is evidence of that claim only: it earns nothing for other points.
+        clean = without(answer, tainted, self.config.window) if tainted else answer
+        if tainted:
+            evidence = _evidence(encoded, clean)
         weights = [p.weight for p in rubric.key_points]
-        coverages = self.model.credits(evidence, weights)
+        coverages = self.model.credits(evidence, weights) if clean.units else [0.0] * len(weights)
         points: list[PointResult] = []
         for i, (point, found, coverage) in enumerate(zip(rubric.key_points, evidence.points, coverages, strict=True)):
             credit = coverage
-            quote = _quote(answer.units[found.best_unit]) if coverage > 0 and answer.units else None
-            if numeric is not None and encoded.states_value[i]:
+            quote = _quote(clean.units[found.best_unit]) if coverage > 0 and clean.units else None
+            verdict, contradiction = None, None
+            if i in claims.contradicted:
+                assertion, contradiction = claims.contradicted[i]
+                credit, verdict, quote = 0.0, Verdict.CONTRADICTED, _quote(answer.units[assertion.sentence])
+            elif numeric is not None and encoded.states_value[i]:
                 # Embeddings cannot tell 1/3 from 1/4: the stated number decides a value-bearing point.
                 credit = 1.0 if numeric.matched else 0.0
                 quote = numeric.evidence
@@ -247,11 +273,25 @@ class EmbeddingScorer:
                     token_recall=round(found.token_recall, 4),
                     word_recall=round(found.word_recall, 4),
                     coverage=round(coverage, 4),
+                    verdict=verdict,
                     credit=round(credit, 4),
                     evidence=quote,
+                    contradiction=contradiction,
+                    hint=point.hint,
                 )
             )
-        misconceptions = self._misconceptions(rubric, encoded, answer)
+        misconceptions = [
+            MisconceptionResult(
+                id=m.id,
+                text=m.text,
+                penalty=m.penalty,
+                detected=j in claims.asserted,
+                similarity=round(claims.asserted[j].similarity, 4) if j in claims.asserted else None,
+                evidence=_quote(answer.units[claims.asserted[j].sentence]) if j in claims.asserted else None,
+                correction=m.correction,
+            )
+            for j, m in enumerate(rubric.misconceptions)
+        ]
         certainty = sum(p.weight * abs(2 * p.credit - 1) for p in points)
         return Stage1Result(
             score=combine(points, misconceptions, rubric.total_weight),
@@ -269,44 +309,32 @@ class EmbeddingScorer:
             model=self.model.version,
         )
 
-    def _misconceptions(self, rubric: Rubric, encoded: _EncodedRubric, answer: Passage) -> list[MisconceptionResult]:
+    def _claims(self, encoded: _EncodedRubric, answer: Passage) -> _Claims:
+        """The key points the answer contradicts and the misconceptions it asserts, with the sentences that do."""
         cfg = self.config
-        if not rubric.misconceptions or not answer.units:
-            return [
-                MisconceptionResult(id=m.id, text=m.text, penalty=m.penalty, detected=False, correction=m.correction)
-                for m in rubric.misconceptions
-            ]
-        per_owner = _best_per_owner(answer.unit_vectors, encoded)
-        point_count = len(rubric.key_points)
-        best_point_sim = per_owner[:, :point_count].max(axis=1)
-        found: list[MisconceptionResult] = []
-        for j, misconception in enumerate(rubric.misconceptions):
-            column = per_owner[:, point_count + j]
-            # A sentence that denies the misconception embeds almost as close as one asserting it, and so does a
-            # correct statement of a nearby key point; only a sentence that matches the misconception clearly
-            # better than any key point, with the same negation parity, counts as asserting it.
-            parity = negation_parity(misconception.text)
-            asserting = [
-                r
-                for r in range(len(answer.units))
-                if negation_parity(answer.units[r].text) == parity
-                and column[r] >= best_point_sim[r] + cfg.misconception_margin
-            ]
-            best = max(asserting, key=lambda r: column[r]) if asserting else int(column.argmax())
-            sim = float(column[best])
-            detected = bool(asserting) and sim >= cfg.misconception_threshold
-            found.append(
-                MisconceptionResult(
-                    id=misconception.id,
-                    text=misconception.text,
-                    penalty=misconception.penalty,
-                    detected=detected,
-                    similarity=round(sim, 4),
-                    evidence=_quote(answer.units[best]) if detected else None,
-                    correction=misconception.correction,
-                )
-            )
-        return found
+        n = answer.sentence_count
+        vectors = answer.unit_vectors[:n]
+        words = [frozenset(content_words(answer.units[k].text)) for k in range(n)]
+        parity = [negation_parity(answer.units[k].text) for k in range(n)]
+        against = ClaimThresholds(cfg.contradiction_threshold, cfg.contradiction_margin, cfg.claim_lexical)
+        contradicted: dict[int, tuple[Assertion, str]] = {}
+        for i, claims in enumerate(encoded.contradictions if cfg.contradictions else []):
+            found = [(a, c.text) for c in claims if (a := strongest(c, vectors, words, parity, against))]
+            if found:
+                contradicted[i] = max(found, key=lambda f: f[0].strength)
+        wrong = ClaimThresholds(cfg.misconception_threshold, cfg.misconception_margin, cfg.claim_lexical)
+        asserted = {
+            j: a for j, c in enumerate(encoded.misconceptions) if (a := strongest(c, vectors, words, parity, wrong))
+        }
+        return _Claims(contradicted, asserted)
+
+
+@dataclass(frozen=True)
+class _Claims:
+    contradicted: dict[int, tuple[Assertion, str]]
+    """Key point index -> the asserting sentence and the contradiction it matches."""
+    asserted: dict[int, Assertion]
+    """Misconception index -> the asserting sentence."""
 
 
 class _RubricTexts:
@@ -324,6 +352,9 @@ class _RubricTexts:
             texts.append(misconception.text)
             self.owners.append(len(rubric.key_points) + j)
         self.owned = len(texts)
+        self.contradicting = [(i, c) for i, point in enumerate(rubric.key_points) for c in point.contradictions]
+        texts.extend(c for _, c in self.contradicting)
+        self.reference_start = len(texts)
         self.reference_spans = _sentences(rubric.reference_answer)
         texts.extend(s.text for s in self.reference_spans)
         texts.append(rubric.prompt)
@@ -331,17 +362,42 @@ class _RubricTexts:
 
     def assemble(self, encoded: list[Encoded], window: int) -> _EncodedRubric:
         rubric = self.rubric
+        points = len(rubric.key_points)
         owned = encoded[: self.owned]
         question = encoded[-1]
         question_tokens = frozenset(question.tokens)
         question_words = frozenset(content_words(rubric.prompt))
         point_texts: list[list[_Text]] = [[] for _ in rubric.key_points]
         for row, owner in enumerate(self.owners):
-            if owner < len(rubric.key_points):
+            if owner < points:
                 point_texts[owner].append(_text(owned[row], self.texts[row], question_tokens, question_words))
-        reference = passage(rubric.reference_answer, self.reference_spans, encoded[self.owned : -1], window=1)
+        vectors = np.stack([e.vector for e in owned]).astype(np.float32)
+        point_rows = [k for k, owner in enumerate(self.owners) if owner < points]
+        contradictions: list[list[WrongClaim]] = [[] for _ in rubric.key_points]
+        for k, (i, text) in enumerate(self.contradicting):
+            rows = [r for r in point_rows if self.owners[r] == i]
+            contradictions[i].append(
+                wrong_claim(
+                    text,
+                    encoded[self.owned + k].vector,
+                    content_words(text),
+                    vectors[rows],
+                    [content_words(self.texts[r]) for r in rows],
+                )
+            )
+        misconceptions = [
+            wrong_claim(
+                m.text,
+                owned[self.owners.index(points + j)].vector,
+                content_words(m.text),
+                vectors[point_rows],
+                [content_words(self.texts[r]) for r in point_rows],
+            )
+            for j, m in enumerate(rubric.misconceptions)
+        ]
+        reference = passage(rubric.reference_answer, self.reference_spans, encoded[self.reference_start : -1], window=1)
         return _EncodedRubric(
-            vectors=np.stack([e.vector for e in owned]).astype(np.float32),
+            vectors=vectors,
             owners=self.owners,
             point_texts=point_texts,
             reference=reference,
@@ -349,6 +405,8 @@ class _RubricTexts:
             question_tokens=question_tokens,
             question_words=question_words,
             states_value=[_states_value(p.text, rubric) for p in rubric.key_points],
+            contradictions=contradictions,
+            misconceptions=misconceptions,
         )
 
 

@@ -68,6 +68,8 @@ class KeyPoint(_Strict):
     """Relative importance; the point's share of the score is weight / sum of weights."""
     paraphrases: Annotated[list[str], Field(max_length=3)] = []
     """Other common wordings of the same claim (helps the embedding stage)."""
+    hint: Annotated[str, Field(min_length=3, max_length=90)] | None = None
+    """A short nudge shown when an answer misses the point: what to think about, not the answer itself."""
     contradictions: Annotated[list[Annotated[str, Field(min_length=8)]], Field(max_length=3)] = []
     """Statements that contradict the claim (swapped concepts, reversed relations, wrong numbers), as a candidate
     would write them; an answer that makes one of them gets no credit for the point and is told the correction."""

@@ -252,3 +252,40 @@ def test_shipped_model_keeps_its_floor_on_the_practice_set(grader: Grader, bank:
     wrong = np.asarray([r.score for r in results[1::2]])
     assert (wrong < strong).mean() >= 0.75
     assert strong.mean() >= wrong.mean() + 0.1
+
+
+def test_a_contradicting_sentence_marks_its_point_and_earns_nothing_elsewhere(
+    embedder: SentenceTransformerEmbedder, bank: RubricBank
+) -> None:
+    """The detector is off by default (docs/claims.md); switched on, it follows the rubric's contradictions."""
+    from dataclasses import replace
+
+    from grader.result import Verdict
+    from grader.stage1 import EmbeddingScorer
+
+    base = Grader.from_settings(GraderSettings(), embedder=embedder).scorer
+    assert not base.config.contradictions
+    scorer = EmbeddingScorer(embedder, replace(base.config, contradictions=True), base.model, base.exemplar_params)
+    rubric = bank.get("classical-ml/01-knn-choice-of-k")
+    assert rubric is not None
+    claim = next(c for p in rubric.key_points for c in p.contradictions)
+    point = next(p for p in rubric.key_points if claim in p.contradictions)
+    result = scorer.score(rubric, claim)
+    marked = {p.id: p for p in result.points}[point.id]
+    assert marked.verdict is Verdict.CONTRADICTED and marked.credit == 0.0
+    assert marked.contradiction == claim and marked.evidence is not None and marked.evidence.quote == claim
+    assert result.score == 0.0  # its only sentence asserts a wrong claim: it earns nothing for the other points
+
+
+def test_claims_set_is_labelled_against_the_bank(bank: RubricBank) -> None:
+    from eval.claims import load
+
+    items = load(bank, PRACTICE, Path(__file__).parent / "data" / "claims_set.jsonl")
+    kinds = {k: sum(1 for i in items if i.kind == k) for k in ("reference", "strong", "hedged", "wrong")}
+    assert kinds == {"reference": len(list(bank)), "strong": 40, "hedged": 239, "wrong": 279}
+    for item in items:
+        rubric = bank.get(item.question_id)
+        assert rubric is not None
+        ids = {p.id for p in rubric.key_points} | {m.id for m in rubric.misconceptions}
+        assert all(s.removeprefix("contradicts:") in ids for s in item.states), (item.question_id, item.states)
+        assert (item.kind == "wrong") == bool(item.states)
