@@ -256,6 +256,12 @@
       if (point.evidence) {
         item.append(el("p", { class: "evidence" }, `Evidence [${index + 1}]: `, el("q", {}, point.evidence.quote)));
       }
+      if (point.contradiction) {
+        item.append(el("p", { class: "reason" }, `This states the opposite of the point, like: ${point.contradiction}`));
+      }
+      if (point.hint && verdict !== "met" && verdict !== "contradicted") {
+        item.append(el("p", { class: "hint" }, `Hint: ${point.hint}`));
+      }
       if (point.reason) item.append(el("p", { class: "reason" }, point.reason));
       if (point.voided) item.append(el("p", { class: "voided" }, `Judge verdict discarded: ${point.voided}`));
       return item;
