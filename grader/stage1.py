@@ -186,15 +186,23 @@ class EmbeddingScorer:
             raise ValueError("score_many needs one list of exemplars per item")
         fresh = self._unseen_exemplars(items, wanted)
         found = self.evidence_many([*items, *fresh])
+        known: dict[tuple[str, str, str], tuple[NDArray[np.float32], float]] = {}
         for (rubric, text), (answer, evidence) in zip(fresh, found[len(items) :], strict=True):
-            score = self._score_one(rubric, answer, evidence).score
-            with self._lock:
-                self._exemplar_cache[self._exemplar_key(rubric, text)] = (answer.vector, score)
+            known[self._exemplar_key(rubric, text)] = (answer.vector, self._score_one(rubric, answer, evidence).score)
+        with self._lock:
+            self._exemplar_cache.update(known)
+            # Another thread may clear the cache meanwhile: this call keeps what it needs.
+            for (rubric, _), chosen in zip(items, wanted, strict=True):
+                for e in chosen:
+                    key = self._exemplar_key(rubric, e.text)
+                    if key not in known and key in self._exemplar_cache:
+                        known[key] = self._exemplar_cache[key]
         results: list[Stage1Result] = []
         for (rubric, _), (answer, evidence), chosen in zip(items, found[: len(items)], wanted, strict=True):
             result = self._score_one(rubric, answer, evidence)
-            if chosen:
-                scored = [ScoredExemplar(e, *self._exemplar_cache[self._exemplar_key(rubric, e.text)]) for e in chosen]
+            keys = [(e, self._exemplar_key(rubric, e.text)) for e in chosen]
+            scored = [ScoredExemplar(e, *known[key]) for e, key in keys if key in known]
+            if scored:
                 effect = pull(result.score, answer.vector, scored, self.exemplar_params)
                 if effect is not None:
                     result = result.model_copy(update={"score": effect.after, "exemplars": effect})
@@ -208,15 +216,15 @@ class EmbeddingScorer:
         self, items: list[tuple[Rubric, str]], exemplars: list[Sequence[Exemplar]]
     ) -> list[tuple[Rubric, str]]:
         """(rubric, text) of exemplars whose vector and stage-1 score are not cached yet, each once."""
+        if len(self._exemplar_cache) > EXEMPLAR_CACHE:
+            with self._lock:
+                self._exemplar_cache.clear()  # rare: a bounded cache is simpler than an LRU here
         fresh: dict[tuple[str, str, str], tuple[Rubric, str]] = {}
         for (rubric, _), chosen in zip(items, exemplars, strict=True):
             for e in chosen:
                 key = self._exemplar_key(rubric, e.text)
                 if key not in self._exemplar_cache and e.text.strip():
                     fresh[key] = (rubric, e.text)
-        if len(self._exemplar_cache) + len(fresh) > EXEMPLAR_CACHE:
-            with self._lock:
-                self._exemplar_cache.clear()  # rare: a bounded cache is simpler than an LRU here
         return list(fresh.values())
 
     def evidence_many(self, items: Sequence[tuple[Rubric, str]]) -> list[tuple[Passage, AnswerEvidence]]:
