@@ -160,7 +160,7 @@ class EmbeddingScorer:
         missing = [r for r in rubrics if (r.id, r.version) not in self._cache]
         if not missing:
             return
-        plans = [_RubricTexts(r) for r in missing]
+        plans = [_RubricTexts(r, self.config.contradictions) for r in missing]
         encoded = self.embedder.encode([t for plan in plans for t in plan.texts])
         row = 0
         built: dict[tuple[str, str], _EncodedRubric] = {}
@@ -348,7 +348,7 @@ class _Claims:
 class _RubricTexts:
     """The texts of a rubric to encode, in order, and how to put their encodings back together."""
 
-    def __init__(self, rubric: Rubric) -> None:
+    def __init__(self, rubric: Rubric, contradictions: bool) -> None:
         self.rubric = rubric
         self.owners: list[int] = []
         texts: list[str] = []
@@ -360,7 +360,10 @@ class _RubricTexts:
             texts.append(misconception.text)
             self.owners.append(len(rubric.key_points) + j)
         self.owned = len(texts)
-        self.contradicting = [(i, c) for i, point in enumerate(rubric.key_points) for c in point.contradictions]
+        # Encoded only when contradiction marking is on: otherwise ~1,900 texts would slow every start for nothing.
+        self.contradicting = [
+            (i, c) for i, point in enumerate(rubric.key_points) for c in point.contradictions if contradictions
+        ]
         texts.extend(c for _, c in self.contradicting)
         self.reference_start = len(texts)
         self.reference_spans = _sentences(rubric.reference_answer)
